@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#define _GNU_SOURCE
+#include "hosted.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char *arena;      /* MOAT_HOSTED_ARENA_BYTES reserved, touched on demand */
+static uint64_t arena_next;       /* bump pointer (bytes) */
+static uint64_t free_head = UINT64_MAX;
+
+static struct moat_hosted_stats stats;
+static uint64_t fail_countdown;
+static int fail_sticky;
+static int fail_active;
+static enum moat_log_level log_level = MOAT_LOG_WARN;
+
+static unsigned char *arena_base(void)
+{
+	if (!arena) {
+		void *p = mmap(NULL, MOAT_HOSTED_ARENA_BYTES, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED) {
+			fprintf(stderr, "hosted: cannot reserve the simulated physical arena\n");
+			abort();
+		}
+		arena = p;
+	}
+	return arena;
+}
+
+void moat_hosted_reset(void)
+{
+	pthread_mutex_lock(&arena_lock);
+	uint64_t live = stats.pages_live;
+	memset(&stats, 0, sizeof(stats));
+	stats.pages_live = live;
+	fail_countdown = 0;
+	fail_sticky = 0;
+	fail_active = 0;
+	pthread_mutex_unlock(&arena_lock);
+}
+
+struct moat_hosted_stats moat_hosted_stats(void)
+{
+	pthread_mutex_lock(&arena_lock);
+	struct moat_hosted_stats s = stats;
+	pthread_mutex_unlock(&arena_lock);
+	return s;
+}
+
+void moat_hosted_fail_alloc_at(uint64_t n, int sticky)
+{
+	pthread_mutex_lock(&arena_lock);
+	fail_countdown = n;
+	fail_sticky = sticky;
+	fail_active = n != 0;
+	pthread_mutex_unlock(&arena_lock);
+}
+
+void moat_hosted_set_log_level(enum moat_log_level level)
+{
+	log_level = level;
+}
+
+void *moat_plat_page_alloc(uint64_t *phys)
+{
+	unsigned char *base = arena_base();
+	uint64_t off;
+
+	pthread_mutex_lock(&arena_lock);
+	if (fail_active) {
+		if (fail_countdown > 1) {
+			fail_countdown--;
+		} else {
+			if (!fail_sticky)
+				fail_active = 0;
+			stats.alloc_failures++;
+			pthread_mutex_unlock(&arena_lock);
+			return NULL;
+		}
+	}
+	if (free_head != UINT64_MAX) {
+		off = free_head;
+		memcpy(&free_head, base + off, sizeof(free_head));
+	} else if (arena_next + MOAT_PAGE_SIZE <= MOAT_HOSTED_ARENA_BYTES) {
+		off = arena_next;
+		arena_next += MOAT_PAGE_SIZE;
+	} else {
+		stats.alloc_failures++;
+		pthread_mutex_unlock(&arena_lock);
+		return NULL;
+	}
+	stats.pages_allocated++;
+	stats.pages_live++;
+	pthread_mutex_unlock(&arena_lock);
+	memset(base + off, 0, MOAT_PAGE_SIZE);
+	*phys = MOAT_HOSTED_PHYS_BASE + off;
+	return base + off;
+}
+
+void moat_plat_page_free(void *virt, uint64_t phys)
+{
+	unsigned char *base = arena_base();
+	uint64_t off = phys - MOAT_HOSTED_PHYS_BASE;
+
+	if (phys < MOAT_HOSTED_PHYS_BASE || off >= arena_next || (off & (MOAT_PAGE_SIZE - 1)) ||
+	    (unsigned char *)virt != base + off) {
+		fprintf(stderr, "hosted: page_free of a page not allocated (virt %p phys 0x%llx)\n", virt,
+			(unsigned long long)phys);
+		abort();
+	}
+	/* Poison so that a use after free reads garbage instead of plausible entries. */
+	memset(virt, 0xa5, MOAT_PAGE_SIZE);
+	pthread_mutex_lock(&arena_lock);
+	memcpy(base + off, &free_head, sizeof(free_head));
+	free_head = off;
+	stats.pages_freed++;
+	stats.pages_live--;
+	pthread_mutex_unlock(&arena_lock);
+}
+
+void *moat_plat_phys_to_virt(uint64_t phys)
+{
+	if (phys < MOAT_HOSTED_PHYS_BASE || phys - MOAT_HOSTED_PHYS_BASE >= arena_next)
+		return NULL;
+	return arena_base() + (phys - MOAT_HOSTED_PHYS_BASE);
+}
+
+/* ---- simulated registers ---- */
+
+#define MAX_MMIO 16
+
+struct mmio_dev {
+	uint64_t phys;
+	size_t size;
+	const struct moat_hosted_mmio_ops *ops;
+	void *ctx;
+	unsigned char *window; /* fake virtual addresses handed out by mmio_map */
+};
+
+static struct mmio_dev mmio_devs[MAX_MMIO];
+
+int moat_hosted_mmio_add(uint64_t phys, size_t size, const struct moat_hosted_mmio_ops *ops, void *ctx)
+{
+	for (unsigned i = 0; i < MAX_MMIO; i++) {
+		if (!mmio_devs[i].ops) {
+			/* A private inaccessible reservation gives unique virtual addresses for the block. */
+			void *w = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			if (w == MAP_FAILED)
+				return -1;
+			mmio_devs[i] = (struct mmio_dev){ phys, size, ops, ctx, w };
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void moat_hosted_mmio_remove(uint64_t phys)
+{
+	for (unsigned i = 0; i < MAX_MMIO; i++) {
+		if (mmio_devs[i].ops && mmio_devs[i].phys == phys) {
+			munmap(mmio_devs[i].window, mmio_devs[i].size);
+			mmio_devs[i] = (struct mmio_dev){ 0 };
+		}
+	}
+}
+
+volatile void *moat_plat_mmio_map(uint64_t phys, size_t size)
+{
+	for (unsigned i = 0; i < MAX_MMIO; i++) {
+		struct mmio_dev *m = &mmio_devs[i];
+		if (m->ops && phys >= m->phys && phys - m->phys + size <= m->size)
+			return m->window + (phys - m->phys);
+	}
+	return NULL;
+}
+
+void moat_plat_mmio_unmap(volatile void *virt, size_t size)
+{
+	(void)virt;
+	(void)size;
+}
+
+static struct mmio_dev *mmio_find(volatile void *addr, uint64_t *offset)
+{
+	unsigned char *a = (unsigned char *)(uintptr_t)addr;
+
+	for (unsigned i = 0; i < MAX_MMIO; i++) {
+		struct mmio_dev *m = &mmio_devs[i];
+		if (m->ops && a >= m->window && a < m->window + m->size) {
+			*offset = (uint64_t)(a - m->window);
+			return m;
+		}
+	}
+	fprintf(stderr, "hosted: register access at %p outside any simulated device\n", (void *)a);
+	abort();
+}
+
+uint32_t moat_plat_mmio_read32(volatile void *addr)
+{
+	uint64_t off;
+	struct mmio_dev *m = mmio_find(addr, &off);
+	return (uint32_t)m->ops->read(m->ctx, off, 4);
+}
+
+void moat_plat_mmio_write32(volatile void *addr, uint32_t value)
+{
+	uint64_t off;
+	struct mmio_dev *m = mmio_find(addr, &off);
+	m->ops->write(m->ctx, off, 4, value);
+}
+
+uint64_t moat_plat_mmio_read64(volatile void *addr)
+{
+	uint64_t off;
+	struct mmio_dev *m = mmio_find(addr, &off);
+	return m->ops->read(m->ctx, off, 8);
+}
+
+void moat_plat_mmio_write64(volatile void *addr, uint64_t value)
+{
+	uint64_t off;
+	struct mmio_dev *m = mmio_find(addr, &off);
+	m->ops->write(m->ctx, off, 8, value);
+}
+
+/* ---- caches, time, log, locks ---- */
+
+void moat_plat_flush_cache_line(const void *virt)
+{
+	(void)virt;
+	__atomic_fetch_add(&stats.cache_line_flushes, 1, __ATOMIC_RELAXED);
+}
+
+void moat_plat_wmb(void)
+{
+	__atomic_fetch_add(&stats.wmbs, 1, __ATOMIC_RELAXED);
+	atomic_thread_fence(memory_order_release);
+}
+
+void moat_plat_mb(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+uint64_t moat_plat_time_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void moat_plat_log(enum moat_log_level level, const char *msg)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	if (level <= log_level)
+		fprintf(stderr, "moat %s: %s\n", names[level & 3], msg);
+}
+
+_Static_assert(sizeof(pthread_mutex_t) <= MOAT_LOCK_SIZE, "pthread mutex must fit in struct moat_lock");
+
+void moat_plat_lock_init(struct moat_lock *lock)
+{
+	pthread_mutex_init((pthread_mutex_t *)(void *)lock->opaque, NULL);
+}
+
+void moat_plat_lock_fini(struct moat_lock *lock)
+{
+	pthread_mutex_destroy((pthread_mutex_t *)(void *)lock->opaque);
+}
+
+void moat_plat_lock_acquire(struct moat_lock *lock)
+{
+	pthread_mutex_lock((pthread_mutex_t *)(void *)lock->opaque);
+}
+
+void moat_plat_lock_release(struct moat_lock *lock)
+{
+	pthread_mutex_unlock((pthread_mutex_t *)(void *)lock->opaque);
+}
+
+unsigned moat_plat_cpu_id(void)
+{
+	int c = sched_getcpu();
+
+	return c < 0 ? 0u : (unsigned)c % MOAT_MAX_CPUS;
+}
