@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The simulated VT-d unit (see sim_vtd.h). */
+#include "sim_vtd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <hosted.h>
+#include <moat/platform.h>
+
+#define PERSISTENT_MASK 0x96FFFFFFu
+
+static uint64_t field(uint64_t v, unsigned hi, unsigned lo)
+{
+	return (v >> lo) & ((hi - lo == 63) ? ~0ull : ((1ull << (hi - lo + 1)) - 1));
+}
+
+/* ---- fault records ---- */
+
+static bool frcd_pending(const struct sim_vtd *s, unsigned i)
+{
+	return (s->frcd[i][1] >> 63) & 1;
+}
+
+static uint32_t fsts_read(const struct sim_vtd *s)
+{
+	uint32_t v = s->fsts;
+
+	for (unsigned k = 0; k < s->nfr; k++) {
+		unsigned i = (s->frcd_next + k) % s->nfr;
+		if (frcd_pending(s, i)) {
+			v |= SIM_PPF | (i << 8);
+			break;
+		}
+	}
+	return v;
+}
+
+bool sim_vtd_inject_fault(struct sim_vtd *s, uint64_t lo, uint64_t hi)
+{
+	if (s->fsts & SIM_PFO) {
+		s->faults_dropped++;
+		return false;
+	}
+	unsigned i = s->frcd_next;
+	if (frcd_pending(s, i)) {
+		s->fsts |= SIM_PFO;
+		s->faults_dropped++;
+		return false;
+	}
+	s->frcd[i][0] = lo;
+	s->frcd[i][1] = hi | (1ull << 63);
+	s->frcd_next = (i + 1) % s->nfr;
+	return true;
+}
+
+/* ---- invalidation queue ---- */
+
+static void queue_run(struct sim_vtd *s)
+{
+	if (!(s->gsts & SIM_QIE) || s->iq_stuck || (s->fsts & SIM_IQE))
+		return;
+	unsigned entries = 256u << (s->iqa & 7);
+	uint64_t base = s->iqa & ~0xfffull;
+	unsigned head = (unsigned)field(s->iqh, 18, 4) % entries;
+	unsigned tail = (unsigned)field(s->iqt, 18, 4) % entries;
+
+	while (head != tail) {
+		uint64_t *d = moat_plat_phys_to_virt(base + head * 16ull);
+		unsigned type = d ? (unsigned)(d[0] & 0xf) : 0;
+		bool inject = s->iqe_at && --s->iqe_at == 0;
+
+		if (!d || inject || type < 1 || type > 7) {
+			s->fsts |= SIM_IQE;
+			s->iqercd = 1;
+			break;
+		}
+		if (s->ndesc < SIM_DESC_MAX) {
+			s->desc[s->ndesc][0] = d[0];
+			s->desc[s->ndesc][1] = d[1];
+			s->ndesc++;
+		}
+		if (type == 5) {
+			if ((d[0] >> 5) & 1) {
+				uint32_t *status = moat_plat_phys_to_virt(d[1] & ~3ull);
+				if (status)
+					*status = (uint32_t)(d[0] >> 32);
+				else
+					s->bad_access++;
+			}
+			if ((d[0] >> 4) & 1)
+				s->ics |= 1;
+			if (s->ite_next) {
+				s->ite_next = false;
+				s->fsts |= SIM_ITE;
+			}
+		}
+		head = (head + 1) % entries;
+		if (head == 0)
+			s->iq_wraps++;
+	}
+	s->iqh = (uint64_t)head << 4;
+}
+
+/* ---- global command ---- */
+
+static void gcmd_write(struct sim_vtd *s, uint32_t v)
+{
+	uint32_t expect = s->gsts & PERSISTENT_MASK;
+	uint32_t diff = v ^ expect;
+
+	/* Exactly one bit may differ from the persistent status: the command being given. */
+	if (__builtin_popcount(diff) != 1 || ((diff & SIM_ONE_SHOT) && !(v & diff)))
+		s->gcmd_violations++;
+
+	uint32_t next = s->gsts;
+	static const uint32_t persistent[] = { SIM_TE, SIM_EAFL, SIM_QIE, SIM_IRE, SIM_CFI };
+	for (unsigned i = 0; i < sizeof(persistent) / sizeof(persistent[0]); i++) {
+		uint32_t b = persistent[i];
+		if (s->stuck & b)
+			continue;
+		next = (v & b) ? (next | b) : (next & ~b);
+	}
+	if (v & SIM_SRTP) {
+		s->rtaddr_latched = s->rtaddr;
+		s->gsts &= ~SIM_SRTP;          /* RTPS clears when the command arrives */
+		next &= ~SIM_SRTP;
+		if (!(s->stuck & SIM_SRTP))
+			next |= SIM_SRTP;
+	}
+	if (v & SIM_SFL)
+		next |= SIM_SFL;
+	if (v & SIM_SIRTP) {
+		s->gsts &= ~SIM_SIRTP;
+		next &= ~SIM_SIRTP;
+		if (!(s->stuck & SIM_SIRTP))
+			next |= SIM_SIRTP;
+	}
+	if (v & SIM_WBF) {
+		if (s->stuck & SIM_WBF) {
+			s->gsts |= SIM_WBF;    /* the flush never finishes */
+			next |= SIM_WBF;
+		} else {
+			next &= ~SIM_WBF;
+		}
+	}
+	if ((next & SIM_QIE) && !(s->gsts & SIM_QIE))
+		s->iqh = 0;
+
+	if (s->gsts_delay) {
+		s->pending_gsts = next;
+		s->pending_reads = s->gsts_delay;
+		s->pending = true;
+	} else {
+		s->gsts = next;
+	}
+}
+
+static uint32_t gsts_read(struct sim_vtd *s)
+{
+	s->gsts_reads++;
+	if (s->pending && --s->pending_reads == 0) {
+		s->gsts = s->pending_gsts;
+		s->pending = false;
+	}
+	return s->gsts;
+}
+
+/* ---- register-based invalidation ---- */
+
+static void ccmd_write(struct sim_vtd *s, uint64_t v)
+{
+	s->ccmd = v;
+	if (!(v >> 63))
+		return;
+	if (s->gsts & SIM_QIE)
+		s->reg_inval_while_qi++;
+	if (s->ccmd_stuck)
+		return;
+	uint64_t cirg = field(v, 62, 61);
+	s->ccmd = (v & ~(1ull << 63) & ~(3ull << 59)) | (cirg << 59);
+}
+
+static void iotlb_write(struct sim_vtd *s, uint64_t v)
+{
+	s->iotlb = v;
+	if (!(v >> 63))
+		return;
+	if (s->gsts & SIM_QIE)
+		s->reg_inval_while_qi++;
+	if (s->iotlb_stuck)
+		return;
+	uint64_t iirg = field(v, 61, 60);
+	s->iotlb = (v & ~(1ull << 63) & ~(3ull << 57)) | (iirg << 57);
+}
+
+/* ---- register file ---- */
+
+static uint64_t *reg64(struct sim_vtd *s, uint64_t off)
+{
+	switch (off) {
+	case SIM_CAP: return &s->cap;
+	case SIM_ECAP: return &s->ecap;
+	case SIM_RTADDR: return &s->rtaddr;
+	case SIM_CCMD: return &s->ccmd;
+	case SIM_IQH: return &s->iqh;
+	case SIM_IQT: return &s->iqt;
+	case SIM_IQA: return &s->iqa;
+	case SIM_IQERCD: return &s->iqercd;
+	case SIM_IRTA: return &s->irta;
+	}
+	if (off == s->iro)
+		return &s->iva;
+	if (off == s->iro + 8)
+		return &s->iotlb;
+	if (off >= s->fro && off < s->fro + s->nfr * 16ull)
+		return &s->frcd[(off - s->fro) / 16][((off - s->fro) % 16) / 8];
+	return NULL;
+}
+
+static uint64_t sim_read(void *ctx, uint64_t off, unsigned width)
+{
+	struct sim_vtd *s = ctx;
+
+	if (width == 4) {
+		switch (off) {
+		case SIM_VER: return s->ver;
+		case SIM_GCMD: return 0;
+		case SIM_GSTS: return gsts_read(s);
+		case SIM_FSTS: return fsts_read(s);
+		case SIM_FECTL: return s->fectl;
+		case SIM_FEDATA: return s->fedata;
+		case SIM_FEADDR: return s->feaddr;
+		case SIM_FEUADDR: return s->feuaddr;
+		case SIM_PMEN: return s->pmen;
+		case SIM_ICS: return s->ics;
+		}
+		uint64_t *r = reg64(s, off & ~7ull);
+		if (r)
+			return (off & 4) ? (*r >> 32) : (uint32_t)*r;
+	} else {
+		uint64_t *r = (off & 7) ? NULL : reg64(s, off);
+		if (r)
+			return *r;
+	}
+	s->bad_access++;
+	return 0;
+}
+
+static void sim_write_reg(void *ctx, uint64_t off, unsigned width, uint64_t v)
+{
+	struct sim_vtd *s = ctx;
+
+	if (s->nlog < SIM_LOG_MAX)
+		s->log[s->nlog++] = (struct sim_write){ (uint32_t)off, width, v, s->gsts };
+
+	if (width == 4) {
+		uint32_t w = (uint32_t)v;
+		switch (off) {
+		case SIM_GCMD: gcmd_write(s, w); return;
+		case SIM_FSTS:
+			s->fsts &= ~(w & (SIM_PFO | SIM_IQE | SIM_ICE | SIM_ITE));
+			if (w & SIM_IQE)
+				queue_run(s);
+			return;
+		case SIM_FECTL: s->fectl = w & (1u << 31); return;
+		case SIM_FEDATA: s->fedata = w; return;
+		case SIM_FEADDR: s->feaddr = w; return;
+		case SIM_FEUADDR: s->feuaddr = w; return;
+		case SIM_PMEN: s->pmen = (w & (1u << 31)) | ((w >> 31) & 1); return;
+		case SIM_ICS: s->ics &= ~(w & 1); return;
+		}
+		/* F of a fault record, through the dword holding bit 127 (write 1 to clear) */
+		if (off >= s->fro && off < s->fro + s->nfr * 16ull && (off - s->fro) % 16 == 12) {
+			if (w >> 31)
+				s->frcd[(off - s->fro) / 16][1] &= ~(1ull << 63);
+			return;
+		}
+	} else if (width == 8 && !(off & 7)) {
+		switch (off) {
+		case SIM_RTADDR: s->rtaddr = v; return;
+		case SIM_CCMD: ccmd_write(s, v); return;
+		case SIM_IQT:
+			s->iqt = v & 0x7fff0;
+			queue_run(s);
+			return;
+		case SIM_IQA:
+			if (s->gsts & SIM_QIE)
+				s->bad_access++;
+			else
+				s->iqa = v;
+			return;
+		case SIM_IRTA: s->irta = v; return;
+		}
+		if (off == s->iro) {
+			s->iva = v;
+			return;
+		}
+		if (off == s->iro + 8) {
+			iotlb_write(s, v);
+			return;
+		}
+		if (off >= s->fro && off < s->fro + s->nfr * 16ull && (off - s->fro) % 16 == 8) {
+			if (v >> 63)
+				s->frcd[(off - s->fro) / 16][1] &= ~(1ull << 63);
+			return;
+		}
+	}
+	s->bad_access++;
+}
+
+static const struct moat_hosted_mmio_ops sim_ops = { sim_read, sim_write_reg };
+
+struct sim_vtd *sim_vtd_new(uint64_t base, uint64_t cap, uint64_t ecap)
+{
+	struct sim_vtd *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		abort();
+	s->base = base;
+	s->size = 4096;
+	s->ver = 0x10;
+	s->cap = cap;
+	s->ecap = ecap;
+	s->fro = (uint32_t)field(cap, 33, 24) * 16;
+	s->nfr = (uint32_t)field(cap, 47, 40) + 1;
+	s->iro = (uint32_t)field(ecap, 17, 8) * 16;
+	if (s->nfr > SIM_NFR_MAX)
+		abort();
+	/* A unit left behind by a failed test must not shadow this one. */
+	moat_hosted_mmio_remove(base);
+	if (moat_hosted_mmio_add(base, s->size, &sim_ops, s) != 0)
+		abort();
+	return s;
+}
+
+void sim_vtd_free(struct sim_vtd *s)
+{
+	if (!s)
+		return;
+	moat_hosted_mmio_remove(s->base);
+	free(s);
+}
+
+struct moat_unit_desc sim_vtd_desc(const struct sim_vtd *s, uint16_t segment)
+{
+	struct moat_unit_desc d;
+
+	memset(&d, 0, sizeof(d));
+	d.vendor = MOAT_VENDOR_VTD;
+	d.segment = segment;
+	d.register_base = s->base;
+	d.register_size = s->size;
+	return d;
+}
+
+int sim_vtd_find_write(const struct sim_vtd *s, uint32_t off, unsigned from)
+{
+	for (unsigned i = from; i < s->nlog; i++)
+		if (s->log[i].off == off)
+			return (int)i;
+	return -1;
+}
+
+unsigned sim_vtd_count_writes(const struct sim_vtd *s, uint32_t off)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->nlog; i++)
+		n += s->log[i].off == off;
+	return n;
+}
