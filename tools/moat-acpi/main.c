@@ -131,14 +131,20 @@ static void do_file(struct run *r, const char *path, bool missing_ok)
 		worse(r, EXIT_USAGE);
 		return;
 	}
-	if (len >= 4 && (!memcmp(buf, "DMAR", 4) || !memcmp(buf, "IVRS", 4))) {
+	/* acpidump text may start with "DMAR @ 0x...": that is text, not a raw table. */
+	bool raw = len >= 4 && (!memcmp(buf, "DMAR", 4) || !memcmp(buf, "IVRS", 4)) &&
+		   !(len >= 7 && !memcmp(buf + 4, " @ ", 3));
+	if (raw) {
 		decode_table(r, (const char *)buf, buf, len);
 	} else {
-		int n = acpidump_parse((const char *)buf, len, decode_table, r);
+		unsigned broken = 0;
+		int n = acpidump_parse((const char *)buf, len, decode_table, r, &broken);
+		if (broken)
+			worse(r, EXIT_MALFORMED);
 		if (n < 0) {
 			fprintf(stderr, "moat-acpi: %s: neither a DMAR or IVRS table nor acpidump output\n", path);
 			worse(r, EXIT_USAGE);
-		} else if (n == 0) {
+		} else if (n == 0 && !broken) {
 			fprintf(stderr, "moat-acpi: %s: acpidump output without a DMAR or IVRS table\n", path);
 		}
 	}

@@ -55,8 +55,10 @@ int tool_print_ivrs(const uint8_t *buf, size_t len, struct tool_out *o, struct m
  * acpidump text: calls @fn for every table in @text (the "NAME @ 0xADDR" blocks of hex lines)
  * whose signature is DMAR or IVRS, with the table's bytes. Returns the number of tables found, or -1
  * when the text is not acpidump output (no block at all); @fn returning non-zero stops the walk.
+ * *@broken receives the number of DMAR or IVRS blocks that could not be read back (offsets that jump
+ * or go back): those are reported on stderr and skipped.
  */
 typedef int (*acpidump_table_fn)(void *ctx, const char sig[4], const uint8_t *bytes, size_t len);
-int acpidump_parse(const char *text, size_t len, acpidump_table_fn fn, void *ctx);
+int acpidump_parse(const char *text, size_t len, acpidump_table_fn fn, void *ctx, unsigned *broken);
 
 #endif
