@@ -13,5 +13,6 @@ file(GLOB MOAT_CORE_SOURCES CONFIGURE_DEPENDS
      "${MOAT_ROOT}/src/core/*.c"
      "${MOAT_ROOT}/src/vtd/*.c"
      "${MOAT_ROOT}/src/amdvi/*.c"
-     "${MOAT_ROOT}/src/dma/*.c")
+     "${MOAT_ROOT}/src/dma/*.c"
+     "${MOAT_ROOT}/src/setup/*.c")
 list(SORT MOAT_CORE_SOURCES)
