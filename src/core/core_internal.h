@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Shared by the core's sources: the Moat-owned page bookkeeping (track.c), page supply and the
+ * host-domain upkeep (pages.c), the registry lookups (protect.c) and unit helpers (system.c).
+ * Every function here expects the system lock held.
+ */
+#ifndef MOAT_CORE_INTERNAL_H
+#define MOAT_CORE_INTERNAL_H
+
+#include <moat/internal/lib.h>
+#include <moat/internal/unit.h>
+#include <moat/moat.h>
+
+#define CORE_SYS_MAGIC 0x6d6f6174u  /* "moat" */
+#define CORE_DOM_MAGIC 0x646f6d6eu  /* "domn" */
+
+#define CORE_PAGE_SHIFT 12u
+#define CORE_PAGE_MASK ((uint64_t)MOAT_PAGE_SIZE - 1)
+#define CORE_PHYS_LIMIT (1ull << 52)   /* every format's output-address limit */
+#define CORE_PFN_LIMIT (CORE_PHYS_LIMIT >> CORE_PAGE_SHIFT)
+
+/* ---- Moat-owned pages (track.c) ---- */
+
+/* Kinds of marks a page frame carries; one bitmap each per leaf. */
+enum track_kind {
+	TK_OWNED = 0,     /* Moat-owned: protected */
+	TK_TABLE = 1,     /* a page-table page of some domain */
+	TK_PUNCHED = 2,   /* owned, and was taken out of the host identity domain for that */
+	TK_PENDING = 3,   /* owned, not yet checked against the host identity domain */
+	TK_RESTORE = 4,   /* no longer owned; was punched: goes back into the host domain */
+	TK_KINDS = 5,
+};
+#define TK_BIT(k) (1u << (k))
+
+/*
+ * Mark frame @pfn with the kinds in @mask, allocating bookkeeping nodes as needed (each new node
+ * page is itself marked owned and pending). All or nothing: MOAT_ERR_NO_MEMORY leaves the
+ * bookkeeping as it was. A frame marked owned that had RESTORE gets PUNCHED instead (it never
+ * went back into the host domain).
+ */
+moat_status track_mark(struct moat_system *sys, uint64_t pfn, unsigned mask);
+/* Clear the kinds in @mask of @pfn (no allocation; nothing to do when its leaf is absent). */
+void track_clear(struct moat_system *sys, uint64_t pfn, unsigned mask);
+/* Set kinds on a frame whose leaf exists (an owned frame); returns false when it does not. */
+bool track_set(struct moat_system *sys, uint64_t pfn, unsigned mask);
+bool track_test(const struct moat_system *sys, uint64_t pfn, enum track_kind kind);
+/* The lowest frame in [@first, @last] that has @kind and (if @without < TK_KINDS) not @without. */
+bool track_next(const struct moat_system *sys, enum track_kind kind, unsigned without, uint64_t first,
+		uint64_t last, uint64_t *found);
+/* Clear @kind on every frame. */
+void track_clear_all(struct moat_system *sys, enum track_kind kind);
+/* Give back every node page. */
+void track_fini(struct moat_system *sys);
+
+/* ---- page supply and host upkeep (pages.c) ---- */
+
+/* The engine ops of a domain's tables (cookie: the domain). */
+struct moat_pt_ops core_pt_ops(struct moat_domain *dom);
+/* A Moat-owned page marked with @extra kinds too, out of the host domain before it returns. */
+void *core_page_alloc(struct moat_system *sys, uint64_t *phys, unsigned extra);
+void core_page_free(struct moat_system *sys, void *virt, uint64_t phys);
+/*
+ * Bring the host identity domain in line with the bookkeeping: take pending owned pages out of
+ * it, put freed punched pages back, refill the pool. Bounded; returns MOAT_OK or the error that
+ * stopped it (pending pages then stay marked and are retried by the next call).
+ */
+moat_status core_settle(struct moat_system *sys, unsigned *passes);
+/* Give the pool back to the platform (at fini). */
+void core_pool_drain(struct moat_system *sys);
+
+/* ---- units and invalidation (system.c) ---- */
+
+/* Invalidate @dom's [@iova, @iova + @size) (@size 0: all) on every unit; first error returned. */
+moat_status core_invalidate(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova, uint64_t size,
+			    bool tables_changed, struct moat_diag *diag);
+/* Invalidate and then give back the pages of @g (strict); on an invalidation failure the pages are
+ * kept (still Moat-owned, never reused) and the error returned. */
+moat_status core_gather_finish(struct moat_system *sys, struct moat_domain *dom, struct moat_pt_gather *g,
+			       struct moat_diag *diag);
+/* The live domain whose root is @root_phys, or NULL. */
+struct moat_domain *core_domain_by_root(struct moat_system *sys, uint64_t root_phys);
+bool core_any_unit_flag(const struct moat_system *sys, uint32_t flag);
+
+static inline void core_lock(struct moat_system *sys)
+{
+	moat_plat_lock_acquire(&sys->lock);
+}
+
+static inline void core_unlock(struct moat_system *sys)
+{
+	moat_plat_lock_release(&sys->lock);
+}
+
+static inline bool core_sys_ok(const struct moat_system *sys)
+{
+	return sys && sys->magic == CORE_SYS_MAGIC;
+}
+
+static inline bool core_dom_ok(const struct moat_domain *dom)
+{
+	return dom && dom->magic == CORE_DOM_MAGIC && core_sys_ok(dom->sys);
+}
+
+/* ---- registry (protect.c) ---- */
+
+/*
+ * The registry range with the lowest base among those overlapping [@first, @last] (inclusive),
+ * or -1. Ranges are stored page-rounded.
+ */
+int core_prot_find(const struct moat_system *sys, uint64_t first, uint64_t last);
+/* Protected memory (registry or owned) in [@first, @last]: MOAT_OK or MOAT_ERR_PROTECTED + @hit. */
+moat_status core_prot_check(const struct moat_system *sys, uint64_t first, uint64_t last,
+			    struct moat_protect_hit *hit);
+
+static inline uint64_t core_prot_last(const struct moat_protected *p)
+{
+	return p->base + (p->size - 1);
+}
+
+#endif

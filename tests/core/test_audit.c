@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The auditor finds violations planted straight into the live tables, and none on clean systems. */
+#include "core_test.h"
+
+/* VT-d second-stage entry bits (VT-d spec 4.1, section 9.8): R bit 0, W bit 1, address 51:12. */
+#define E_R 1ull
+#define E_W 2ull
+#define E_ADDR 0x000ffffffffff000ull
+
+/* The entry at @level on the path of @iova; the tables above it must exist. */
+static uint64_t *t_entry(struct moat_domain *d, uint64_t iova, unsigned level)
+{
+	uint64_t *tbl = d->pt.root;
+
+	for (unsigned l = d->pt.cfg.levels; l > level; l--) {
+		uint64_t e = tbl[(iova >> (12 + 9 * (l - 1))) & 511];
+
+		tbl = moat_plat_phys_to_virt(e & E_ADDR);
+		assert_non_null(tbl);
+	}
+	return &tbl[(iova >> (12 + 9 * (level - 1))) & 511];
+}
+
+static uint64_t table_phys_of(struct moat_domain *d, uint64_t iova, unsigned level)
+{
+	uint64_t *above = t_entry(d, iova, level + 1);
+
+	return *above & E_ADDR;
+}
+
+static const struct moat_audit_violation *find_kind(const struct moat_audit_report *r, enum moat_audit_kind k,
+						    uint64_t iova)
+{
+	for (unsigned i = 0; i < r->count; i++)
+		if (r->v[i].kind == k && r->v[i].iova == iova)
+			return &r->v[i];
+	return NULL;
+}
+
+static void clean_systems_have_no_violations(void **state)
+{
+	(void)state;
+	struct moat_system *sys = t_system(ALL_SIZES);
+	struct moat_audit_report r;
+	struct moat_domain a, b;
+
+	assert_int_equal(moat_audit(sys, &r), 0);
+	assert_int_equal(r.domains, 0);
+	assert_int_equal(moat_domain_create(sys, &a), MOAT_OK);
+	assert_int_equal(moat_domain_create(sys, &b), MOAT_OK);
+	assert_int_equal(moat_protect_add(sys, 0x30000000, 0x10000, "secret", NULL), MOAT_OK);
+	assert_int_equal(moat_domain_map(&a, 0, 0x20000000, 0x10000000, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_map(&b, G1, 0x30010000, 0x3000, MOAT_PT_READ, NULL), MOAT_OK);
+	assert_int_equal(moat_audit(sys, &r), 0);
+	assert_int_equal(r.status, MOAT_OK);
+	assert_int_equal(r.domains, 2);
+	assert_int_equal(r.mapped_bytes, 0x10000000 + 0x3000);
+	assert_int_equal(r.tables, a.pt.table_pages + b.pt.table_pages);
+	assert_int_equal(moat_audit(NULL, &r), UINT64_MAX);
+	assert_int_equal(r.status, MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_domain_destroy(&a), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(&b), MOAT_OK);
+	t_system_free(sys);
+}
+
+static void planted_leaves_and_corrupt_entries_are_reported(void **state)
+{
+	(void)state;
+	struct moat_system *sys = t_system(ALL_SIZES);
+	struct moat_audit_report r;
+	const struct moat_audit_violation *v;
+	struct moat_domain d;
+	uint64_t l1, drv_phys = 0;
+	char line[256];
+	void *drv;
+
+	assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
+	assert_int_equal(moat_protect_add(sys, 0x30000000, 0x10000, "secret", NULL), MOAT_OK);
+	assert_int_equal(moat_domain_map(&d, 0, 0x20000000, K4, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_map(&d, 2 * G1, 0x20000000, M2, MOAT_PT_RW, NULL), MOAT_OK);
+	drv = moat_page_alloc(sys, &drv_phys);
+	assert_non_null(drv);
+	l1 = table_phys_of(&d, 0, 1);
+
+	*t_entry(&d, 0x5000, 1) = 0x30004000 | E_R | E_W;   /* into the registry */
+	*t_entry(&d, 0x6000, 1) = l1 | E_R;                 /* at its own table */
+	*t_entry(&d, 0x7000, 1) = drv_phys | E_W;           /* at a driver page */
+	*t_entry(&d, 0x8000, 1) = 0x1000;                   /* not present, yet not clear */
+	*t_entry(&d, 2 * M2, 2) = 0x5000 | E_R | E_W;       /* a link to a page that is no table */
+
+	assert_int_equal(moat_audit(sys, &r), 5);
+	assert_int_equal(r.count, 5);
+	assert_int_equal(r.status, MOAT_OK);
+
+	v = find_kind(&r, MOAT_AUDIT_PROTECTED, 0x5000);
+	assert_non_null(v);
+	assert_int_equal(v->domain_id, d.id);
+	assert_int_equal(v->phys, 0x30004000);
+	assert_int_equal(v->size, K4);
+	assert_int_equal(v->hit_base, 0x30000000);
+	assert_int_equal(v->hit_size, 0x10000);
+	assert_string_equal(v->what, "secret");
+	moat_audit_format(v, line, sizeof(line));
+	assert_string_equal(line, "domain 1: iova 0x5000 -> phys 0x30004000 (4 KiB) maps protected memory: secret "
+				  "[0x30000000, 0x3000ffff]");
+
+	v = find_kind(&r, MOAT_AUDIT_TABLE, 0x6000);
+	assert_non_null(v);
+	assert_int_equal(v->phys, l1);
+	assert_int_equal(v->hit_base, l1);
+	moat_audit_format(v, line, sizeof(line));
+	assert_non_null(strstr(line, "maps a page table"));
+
+	v = find_kind(&r, MOAT_AUDIT_OWNED, 0x7000);
+	assert_non_null(v);
+	assert_int_equal(v->hit_base, drv_phys);
+
+	v = find_kind(&r, MOAT_AUDIT_CORRUPT, 0x8000);
+	assert_non_null(v);
+	assert_int_equal(v->level, 1);
+	assert_int_equal(v->phys, 0x1000);
+	moat_audit_format(v, line, sizeof(line));
+	assert_string_equal(line, "domain 1: corrupt entry 0x0000000000001000 at level 1 for iova 0x8000");
+
+	v = find_kind(&r, MOAT_AUDIT_CORRUPT, 2 * M2);
+	assert_non_null(v);
+	assert_int_equal(v->level, 2);
+	assert_int_equal(v->size, M2);
+
+	/* a superpage that covers a table page somewhere inside it */
+	*t_entry(&d, 2 * G1, 2) = (l1 & ~(M2 - 1)) | E_R | E_W | (1ull << 7);
+	assert_true(moat_audit(sys, &r) >= 6);   /* other Moat pages in that 2 MiB may count too */
+	v = find_kind(&r, MOAT_AUDIT_TABLE, 2 * G1);
+	assert_non_null(v);
+	assert_int_equal(v->size, M2);
+	assert_true(v->hit_base >= (l1 & ~(M2 - 1)) && v->hit_base < (l1 & ~(M2 - 1)) + M2);
+	*t_entry(&d, 2 * G1, 2) = 0x20000000 | E_R | E_W | (1ull << 7);
+
+	*t_entry(&d, 0x5000, 1) = 0;
+	*t_entry(&d, 0x6000, 1) = 0;
+	*t_entry(&d, 0x7000, 1) = 0;
+	*t_entry(&d, 0x8000, 1) = 0;
+	*t_entry(&d, 2 * M2, 2) = 0;
+	assert_audit_clean(sys);
+	moat_page_free(sys, drv, drv_phys);
+	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+	t_system_free(sys);
+}
+
+static void only_the_first_violations_are_kept_but_all_counted(void **state)
+{
+	(void)state;
+	struct moat_system *sys = t_system(ALL_SIZES);
+	struct moat_audit_report r;
+	struct moat_domain d;
+
+	assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
+	assert_int_equal(moat_domain_map(&d, 0, 0x20000000, K4, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_protect_add(sys, 0x30000000, 0x100000, "secret", NULL), MOAT_OK);
+	for (unsigned i = 1; i < 101; i++)
+		*t_entry(&d, i * K4, 1) = (0x30000000 + i * K4) | E_R;
+	assert_int_equal(moat_audit(sys, &r), 100);
+	assert_int_equal(r.count, MOAT_AUDIT_MAX);
+	for (unsigned i = 0; i < r.count; i++)
+		assert_int_equal(r.v[i].iova, (i + 1) * K4);   /* walk order: IOVA order */
+	for (unsigned i = 1; i < 101; i++)
+		*t_entry(&d, i * K4, 1) = 0;
+	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+	t_system_free(sys);
+}
+
+static void devices_on_unknown_tables_are_reported(void **state)
+{
+	(void)state;
+	struct moat_system *sys = t_system(ALL_SIZES);
+	struct moat_audit_report r;
+	struct null_unit nu;
+	struct moat_domain d;
+	char line[256];
+
+	nu_init(&nu, 3, -1);
+	assert_int_equal(moat_system_add_unit(sys, &nu.unit), MOAT_OK);
+	assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&d, 3, MOAT_RID(1, 0, 0), NULL), MOAT_OK);
+	assert_int_equal(moat_audit(sys, &r), 0);
+	assert_int_equal(r.devices, 1);
+	/* the hardware entry of a second device points somewhere else */
+	nu.devs[nu.ndev++] = (struct moat_unit_dev){ MOAT_RID(2, 1, 3), 42, 0xdead000 };
+	assert_int_equal(moat_audit(sys, &r), 1);
+	assert_int_equal(r.v[0].kind, MOAT_AUDIT_UNKNOWN_ROOT);
+	assert_int_equal(r.v[0].rid, MOAT_RID(2, 1, 3));
+	assert_int_equal(r.v[0].phys, 0xdead000);
+	moat_audit_format(&r.v[0], line, sizeof(line));
+	assert_string_equal(line, "device 0003:02:01.3 (domain id 42) translates through root 0xdead000 of no domain");
+	nu.ndev--;
+	assert_int_equal(moat_domain_detach(sys, 3, MOAT_RID(1, 0, 0), NULL), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+	t_system_free(sys);
+}
+
+static void every_kind_has_a_name(void **state)
+{
+	(void)state;
+	for (int k = MOAT_AUDIT_PROTECTED; k <= MOAT_AUDIT_UNKNOWN_ROOT; k++)
+		assert_string_not_equal(moat_audit_kind_str((enum moat_audit_kind)k), "unknown violation");
+	assert_string_equal(moat_audit_kind_str((enum moat_audit_kind)99), "unknown violation");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(clean_systems_have_no_violations),
+		cmocka_unit_test(planted_leaves_and_corrupt_entries_are_reported),
+		cmocka_unit_test(only_the_first_violations_are_kept_but_all_counted),
+		cmocka_unit_test(devices_on_unknown_tables_are_reported),
+		cmocka_unit_test(every_kind_has_a_name),
+	};
+
+	moat_hosted_set_log_level(MOAT_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

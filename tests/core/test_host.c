@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The host protection policy over memory maps of every shape, and its upkeep afterwards. */
+#include "host_ref.h"
+
+#define T1 (1ull << 40)
+#define ARENA_RAM { MOAT_HOSTED_PHYS_BASE, MOAT_HOSTED_ARENA_BYTES, MOAT_MEM_RAM }
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+struct host_fixture {
+	struct moat_system *sys;
+	struct moat_domain dom;
+	struct moat_host_report rep;
+};
+
+static void host_build(struct host_fixture *f, unsigned sizes, const struct moat_mem_range *map, size_t n)
+{
+	struct moat_diag diag;
+	moat_status st;
+
+	f->sys = t_system(sizes);
+	assert_int_equal(moat_domain_create(f->sys, &f->dom), MOAT_OK);
+	st = moat_protect_host(&f->dom, map, n, &f->rep, &diag);
+	if (st != MOAT_OK)
+		fprintf(stderr, "protect_host: %s: %s\n", moat_status_str(st), diag.msg);
+	assert_int_equal(st, MOAT_OK);
+	assert_true(f->dom.host);
+}
+
+static void host_teardown(struct host_fixture *f)
+{
+	assert_int_equal(moat_domain_destroy(&f->dom), MOAT_OK);
+	t_system_free(f->sys);
+}
+
+static void small_map_with_unaligned_protected_ranges(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = {
+		{ 0, 0x9f000, MOAT_MEM_RAM },
+		{ 0x9f000, 0x61000, MOAT_MEM_RESERVED },
+		{ 0x100000, 0x7f00000, MOAT_MEM_RAM },
+	};
+	struct host_fixture f;
+
+	f.sys = t_system(ALL_SIZES);
+	assert_int_equal(moat_protect_add(f.sys, 0x123456, 0x222222, "hv-text", NULL), MOAT_OK);
+	assert_int_equal(moat_protect_add(f.sys, 0x3ffffff, 2, "straddle", NULL), MOAT_OK);
+	assert_int_equal(moat_domain_create(f.sys, &f.dom), MOAT_OK);
+	assert_int_equal(moat_protect_host(&f.dom, map, N(map), &f.rep, NULL), MOAT_OK);
+	check_host(f.sys, &f.dom, map, N(map));
+	assert_int_equal(f.rep.ram_bytes, 0x9f000 + 0x7f00000);
+	assert_int_equal(f.rep.unreachable_bytes, 0);
+	assert_int_equal(f.rep.protected_bytes, (0x346000 - 0x123000) + 0x2000);
+	assert_int_equal(f.rep.mapped_bytes, f.rep.ram_bytes - f.rep.protected_bytes);
+	assert_false(t_mapped_identity(&f.dom, 0x345000));
+	assert_true(t_mapped_identity(&f.dom, 0x346000));
+	assert_false(t_mapped_identity(&f.dom, 0x3fff000));
+	assert_false(t_mapped_identity(&f.dom, 0x4000000));
+	assert_true(t_mapped_identity(&f.dom, 0x4001000));
+	host_teardown(&f);
+}
+
+static void four_gib_with_a_pci_hole_uses_superpages(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = {
+		{ 0, 0x9fc00, MOAT_MEM_RAM },            /* ends inside a page */
+		{ 0x9fc00, 0x400, MOAT_MEM_RESERVED },
+		{ 0xf0000, 0x10000, MOAT_MEM_RESERVED },
+		{ 0x100000, 0xbfee0000, MOAT_MEM_RAM },
+		{ 0xbffe0000, 0x20000, MOAT_MEM_ACPI_RECLAIM },
+		{ 0xfec00000, 0x1000, MOAT_MEM_RESERVED },
+		{ 0x100000000ull, 0x40000000, MOAT_MEM_RAM },
+	};
+	struct host_fixture f;
+	struct t_walk w;
+
+	host_build(&f, ALL_SIZES, map, N(map));
+	check_host(f.sys, &f.dom, map, N(map));
+	assert_false(t_mapped_identity(&f.dom, 0x9f000));   /* the partial page */
+	assert_true(t_mapped_identity(&f.dom, 0x9e000));
+	assert_false(t_mapped_identity(&f.dom, 0xc0000000));
+	t_walk_take(&f.dom, &w);
+	assert_int_equal(w.by_size[2], 2);          /* [1G, 2G) and [4G, 5G) */
+	assert_true(w.by_size[1] >= 500);
+	assert_true(f.dom.pt.table_pages <= 8);
+	assert_int_equal(f.rep.table_pages, f.dom.pt.table_pages);
+	t_walk_free(&w);
+	host_teardown(&f);
+}
+
+static void sixty_four_gib_with_holes_and_unaligned_entries(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = {
+		{ 0x1000, 0xbffff000, MOAT_MEM_RAM },
+		{ 0x100000000ull, 0xf00000000ull, MOAT_MEM_RAM },             /* to 64 GiB */
+		{ 0x500001000ull, 0x201000, MOAT_MEM_ACPI_NVS },             /* unaligned hole */
+		{ 0x7ffffff00ull, 0x300, MOAT_MEM_UNUSABLE },                /* sub-page hole */
+		{ 0xa00000800ull, 0x10000, MOAT_MEM_RESERVED },
+		{ 0xc00000000ull, 0x40000000, MOAT_MEM_PERSISTENT },         /* pmem is not RAM */
+	};
+	struct host_fixture f;
+
+	f.sys = t_system(ALL_SIZES);
+	assert_int_equal(moat_protect_add(f.sys, 0x3ffff0000ull, 0x20000, "across-1G", NULL), MOAT_OK);
+	assert_int_equal(moat_protect_add(f.sys, 0x800000000ull, 0x1000, "one-page", NULL), MOAT_OK);
+	assert_int_equal(moat_domain_create(f.sys, &f.dom), MOAT_OK);
+	assert_int_equal(moat_protect_host(&f.dom, map, N(map), &f.rep, NULL), MOAT_OK);
+	check_host(f.sys, &f.dom, map, N(map));
+	assert_false(t_mapped_identity(&f.dom, 0x7fffff000ull));
+	assert_true(t_mapped_identity(&f.dom, 0x800001000ull));
+	assert_false(t_mapped_identity(&f.dom, 0xc00000000ull));
+	assert_true(t_mapped_identity(&f.dom, 0xfffffffffull & ~(K4 - 1)));
+	host_teardown(&f);
+}
+
+static void one_tib_with_gib_pages_takes_a_handful_of_tables(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = { { 0, T1, MOAT_MEM_RAM } };
+	struct host_fixture f;
+	struct t_walk w;
+
+	host_build(&f, ALL_SIZES, map, N(map));
+	assert_int_equal(f.dom.pt.table_pages, 3);    /* root + two level-3 tables */
+	t_walk_take(&f.dom, &w);
+	assert_int_equal(w.by_size[2], 1024);
+	assert_int_equal(w.leaves, 1024);
+	t_walk_free(&w);
+	check_host(f.sys, &f.dom, map, N(map));
+	host_teardown(&f);
+}
+
+static void one_tib_with_holes_and_2m_pages_only(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = {
+		{ 0, T1, MOAT_MEM_RAM },
+		{ 0xc0000000, 0x40000000, MOAT_MEM_RESERVED },               /* PCI hole */
+		{ 0x8000123000ull, 0x5000, MOAT_MEM_RESERVED },              /* 4 KiB granular hole */
+		{ 0xf000000000ull, 0x400000000ull, MOAT_MEM_UNUSABLE },      /* 16 GiB hole */
+	};
+	struct host_fixture f;
+	struct t_walk w;
+
+	f.sys = t_system(MOAT_PT_PAGE_4K | MOAT_PT_PAGE_2M);
+	assert_int_equal(moat_protect_add(f.sys, 0x2000000100ull, 0x1000, "odd", NULL), MOAT_OK);
+	assert_int_equal(moat_domain_create(f.sys, &f.dom), MOAT_OK);
+	assert_int_equal(moat_protect_host(&f.dom, map, N(map), &f.rep, NULL), MOAT_OK);
+	/* about 1 + 2 + 1024 pages, less the 1 + 16 GiB of holes, plus two 4 KiB tables for the splits */
+	assert_true(f.dom.pt.table_pages <= 1027 + 4);
+	assert_true(f.dom.pt.table_pages >= 1000);
+	t_walk_take(&f.dom, &w);
+	assert_int_equal(w.by_size[2], 0);
+	assert_true(w.by_size[1] > 500000);
+	assert_true(w.by_size[0] < 2 * 512);
+	t_walk_free(&w);
+	check_host(f.sys, &f.dom, map, N(map));
+	host_teardown(&f);
+}
+
+static void unsorted_overlapping_and_out_of_range_entries(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = {
+		{ 0x200000000ull, 0x100000000ull, MOAT_MEM_RAM },
+		{ 0x80000000, 0x10000, 6 },                                  /* unknown type denies */
+		{ 0, 0x100000000ull, MOAT_MEM_RAM },
+		{ 0x40000000, 0x80000000, MOAT_MEM_RAM },                    /* RAM inside RAM */
+		{ 0x250000000ull, 0x100000000ull, MOAT_MEM_RAM },            /* overlaps the first */
+		{ 0x10000000, 0x1234, MOAT_MEM_RESERVED },                   /* reserved inside RAM wins */
+		{ 0x300000000ull, 0, MOAT_MEM_RAM },                          /* empty */
+		{ (1ull << 48) - 0x40000000, 0x80000000, MOAT_MEM_RAM },     /* half above 48 bits */
+		{ 1ull << 60, UINT64_MAX, MOAT_MEM_RAM },                    /* runs past 2^64 */
+		{ 0xfff, 0x2002, MOAT_MEM_RAM },                              /* inside RAM anyway */
+	};
+	struct host_fixture f;
+
+	host_build(&f, ALL_SIZES, map, N(map));
+	check_host(f.sys, &f.dom, map, N(map));
+	assert_false(t_mapped_identity(&f.dom, 0x80000000));
+	assert_true(t_mapped_identity(&f.dom, 0x80010000));
+	assert_false(t_mapped_identity(&f.dom, 0x10001000));
+	assert_true(t_mapped_identity(&f.dom, 0x10002000));
+	assert_true(t_mapped_identity(&f.dom, 0x34ffff000ull));
+	assert_false(t_mapped_identity(&f.dom, 0x350000000ull));
+	assert_true(t_mapped_identity(&f.dom, (1ull << 48) - K4));
+	assert_int_equal(f.rep.unreachable_bytes, 0x40000000 + (UINT64_MAX - (1ull << 60) + 1));
+	host_teardown(&f);
+}
+
+static void an_empty_map_maps_nothing_and_state_is_checked(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = { { 0, 0x100000, MOAT_MEM_RAM } };
+	struct moat_system *sys = t_system(ALL_SIZES);
+	struct moat_domain a, b;
+	struct t_walk w;
+
+	assert_int_equal(moat_domain_create(sys, &a), MOAT_OK);
+	assert_int_equal(moat_domain_create(sys, &b), MOAT_OK);
+	assert_int_equal(moat_domain_map(&b, 0, 0, K4, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_protect_host(&b, map, 1, NULL, NULL), MOAT_ERR_STATE);   /* not empty */
+	assert_false(b.host);
+	assert_int_equal(moat_protect_host(&a, NULL, 1, NULL, NULL), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_protect_host(&a, NULL, 0, NULL, NULL), MOAT_OK);
+	t_walk_take(&a, &w);
+	assert_int_equal(w.leaves, 0);
+	t_walk_free(&w);
+	assert_int_equal(moat_domain_unmap(&b, 0, K4, NULL), MOAT_OK);
+	assert_int_equal(moat_protect_host(&b, map, 1, NULL, NULL), MOAT_ERR_STATE);   /* a already is */
+	assert_int_equal(moat_domain_destroy(&a), MOAT_OK);
+	assert_int_equal(moat_protect_host(&b, map, 1, NULL, NULL), MOAT_OK);
+	check_host(sys, &b, map, 1);
+	assert_int_equal(moat_domain_destroy(&b), MOAT_OK);
+	t_system_free(sys);
+}
+
+static void tables_built_inside_ram_end_up_unmapped(void **state)
+{
+	(void)state;
+	/* the simulated physical arena, where every table page comes from, is RAM too */
+	const struct moat_mem_range map[] = { { 0, 0x80000000, MOAT_MEM_RAM }, ARENA_RAM };
+	struct host_fixture f;
+
+	for (unsigned s = 0; s < 2; s++) {
+		host_build(&f, s ? ALL_SIZES : (MOAT_PT_PAGE_4K | MOAT_PT_PAGE_2M), map, N(map));
+		assert_true(f.rep.settle_passes >= 1);
+		assert_true(f.rep.protected_bytes >= f.dom.pt.table_pages * K4);
+		assert_false(t_mapped_identity(&f.dom, f.dom.pt.root_phys));
+		check_host(f.sys, &f.dom, map, N(map));
+		host_teardown(&f);
+	}
+}
+
+static void later_moat_pages_leave_the_host_domain_and_come_back(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = { { 0, 0x80000000, MOAT_MEM_RAM }, ARENA_RAM };
+	struct host_fixture f;
+	struct moat_domain d;
+	struct t_walk before, after;
+	uint64_t phys = 0;
+	void *page;
+
+	host_build(&f, ALL_SIZES, map, N(map));
+	t_walk_take(&f.dom, &before);
+
+	/* another domain's tables, spread over several GiB of IOVA */
+	assert_int_equal(moat_domain_create(f.sys, &d), MOAT_OK);
+	assert_false(t_mapped_identity(&f.dom, d.pt.root_phys));
+	for (uint64_t i = 0; i < 16; i++)
+		assert_int_equal(moat_domain_map(&d, i * G1 + 0x5000, 0x10000000 + i * K4, K4, MOAT_PT_RW, NULL),
+				 MOAT_OK);
+	check_host(f.sys, &f.dom, map, N(map));
+
+	/* a driver page */
+	page = moat_page_alloc(f.sys, &phys);
+	assert_non_null(page);
+	assert_false(t_mapped_identity(&f.dom, phys));
+	assert_int_equal(moat_domain_map(&f.dom, phys, phys, K4, MOAT_PT_RW, NULL), MOAT_ERR_PROTECTED);
+	assert_int_equal(moat_domain_map(&f.dom, 0x100000000ull, 0x100000000ull + K4, K4, MOAT_PT_RW, NULL),
+			 MOAT_ERR_INVALID_ARG);   /* identity only */
+	moat_page_free(f.sys, page, phys);
+	assert_true(t_mapped_identity(&f.dom, phys));
+
+	/* everything given back is mapped back, except the pool Moat keeps */
+	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+	check_host(f.sys, &f.dom, map, N(map));
+	t_walk_take(&f.dom, &after);
+	assert_true(ivs_bytes(&after.mapped) + (MOAT_HOST_POOL + 8) * K4 >= ivs_bytes(&before.mapped));
+	t_walk_free(&before);
+	t_walk_free(&after);
+	host_teardown(&f);
+}
+
+static void protecting_mapped_memory_punches_the_host_and_refuses_others(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = { { 0, 0x100000000ull, MOAT_MEM_RAM } };
+	struct host_fixture f;
+	struct moat_domain d;
+	struct null_unit nu;
+	struct moat_diag diag;
+	uint64_t sz = 0;
+
+	host_build(&f, ALL_SIZES, map, N(map));
+	nu_init(&nu, 0, -1);
+	assert_int_equal(moat_system_add_unit(f.sys, &nu.unit), MOAT_OK);
+	assert_int_equal(moat_domain_translate(&f.dom, 0x40000000, NULL, NULL, &sz), MOAT_OK);
+	assert_int_equal(sz, G1);
+	assert_int_equal(moat_protect_add(f.sys, 0x40201234, 0x10, "late", NULL), MOAT_OK);
+	assert_false(t_mapped_identity(&f.dom, 0x40201000));
+	assert_true(t_mapped_identity(&f.dom, 0x40200000));
+	assert_true(t_mapped_identity(&f.dom, 0x40202000));
+	assert_true(nu.inval_calls >= 1);
+	assert_int_equal(nu.log[0].domain_id, f.dom.id);
+	assert_true(nu.log[0].tables_changed);
+	check_host(f.sys, &f.dom, map, N(map));
+
+	/* another domain maps memory about to be protected: refused, nothing changes */
+	assert_int_equal(moat_domain_create(f.sys, &d), MOAT_OK);
+	assert_int_equal(moat_domain_map(&d, 0x7000000, 0x90000000, M2, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_protect_add(f.sys, 0x90100000, 0x1000, "busy", &diag), MOAT_ERR_OVERLAP);
+	assert_non_null(strstr(diag.msg, "domain 2"));
+	assert_non_null(strstr(diag.msg, "0x7100000"));
+	assert_int_equal(moat_protect_count(f.sys), 1);
+	assert_true(t_mapped_identity(&f.dom, 0x90100000));
+	/* above the host domain's reach */
+	assert_int_equal(moat_protect_add(f.sys, 1ull << 50, K4, "far", NULL), MOAT_OK);
+	assert_int_equal(moat_protect_remove(f.sys, 1ull << 50, K4), MOAT_OK);
+	assert_int_equal(moat_domain_unmap(&d, 0x7000000, M2, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+	assert_int_equal(moat_protect_add(f.sys, 0x90100000, 0x1000, "now-free", NULL), MOAT_OK);
+	assert_false(t_mapped_identity(&f.dom, 0x90100000));
+	check_host(f.sys, &f.dom, map, N(map));
+	host_teardown(&f);
+}
+
+static void a_second_host_domain_after_the_first_is_gone(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = { { 0, 0x40000000, MOAT_MEM_RAM }, ARENA_RAM };
+	struct moat_system *sys = t_system(ALL_SIZES);
+	struct moat_domain h1, h2, d;
+
+	assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
+	assert_int_equal(moat_domain_create(sys, &h1), MOAT_OK);
+	assert_int_equal(moat_protect_host(&h1, map, N(map), NULL, NULL), MOAT_OK);
+	check_host(sys, &h1, map, N(map));
+	assert_int_equal(moat_domain_destroy(&h1), MOAT_OK);
+	/* no host domain: pages come and go without upkeep */
+	assert_int_equal(moat_domain_map(&d, 5 * G1, 0x1000000, K4, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_create(sys, &h2), MOAT_OK);
+	assert_int_equal(moat_protect_host(&h2, map, N(map), NULL, NULL), MOAT_OK);
+	check_host(sys, &h2, map, N(map));
+	assert_int_equal(moat_domain_unmap(&d, 5 * G1, K4, NULL), MOAT_OK);
+	check_host(sys, &h2, map, N(map));
+	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(&h2), MOAT_OK);
+	t_system_free(sys);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(small_map_with_unaligned_protected_ranges),
+		cmocka_unit_test(four_gib_with_a_pci_hole_uses_superpages),
+		cmocka_unit_test(sixty_four_gib_with_holes_and_unaligned_entries),
+		cmocka_unit_test(one_tib_with_gib_pages_takes_a_handful_of_tables),
+		cmocka_unit_test(one_tib_with_holes_and_2m_pages_only),
+		cmocka_unit_test(unsorted_overlapping_and_out_of_range_entries),
+		cmocka_unit_test(an_empty_map_maps_nothing_and_state_is_checked),
+		cmocka_unit_test(tables_built_inside_ram_end_up_unmapped),
+		cmocka_unit_test(later_moat_pages_leave_the_host_domain_and_come_back),
+		cmocka_unit_test(protecting_mapped_memory_punches_the_host_and_refuses_others),
+		cmocka_unit_test(a_second_host_domain_after_the_first_is_gone),
+	};
+
+	moat_hosted_set_log_level(MOAT_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Out of memory at every allocation point of a map and of the host policy: the operation fails
+ * with MOAT_ERR_NO_MEMORY (or succeeds when only an optional page was refused), the tables are
+ * as before, nothing leaks, and the auditor finds nothing wrong.
+ */
+#include "host_ref.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* RAM includes the simulated arena, so Moat's own pages must be kept out of the host domain. */
+static const struct moat_mem_range host_map[] = {
+	{ 0, 0x80000000, MOAT_MEM_RAM },
+	{ MOAT_HOSTED_PHYS_BASE, MOAT_HOSTED_ARENA_BYTES, MOAT_MEM_RAM },
+};
+
+struct leaf_list {
+	uint64_t v[4 * 64];
+	unsigned n;
+};
+
+static moat_status list_leaf(void *ctx, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
+{
+	struct leaf_list *l = ctx;
+
+	assert_true(l->n + 4 <= N(l->v));
+	l->v[l->n++] = iova;
+	l->v[l->n++] = phys;
+	l->v[l->n++] = size;
+	l->v[l->n++] = prot;
+	return MOAT_OK;
+}
+
+static void list_take(struct moat_domain *d, struct leaf_list *l)
+{
+	const struct moat_pt_walk_ops w = { .leaf = list_leaf };
+
+	l->n = 0;
+	assert_int_equal(moat_pt_walk(&d->pt, &w, l), MOAT_OK);
+}
+
+static void map_runs_out_at_every_allocation(bool with_host, bool sticky)
+{
+	const uint64_t iova = (512ull << 30) - 0x2000;   /* crosses a 512 GiB, 1 GiB and 2 MiB boundary */
+	uint64_t live0 = moat_hosted_stats().pages_live;
+	unsigned ok_after_failure = 0, failed = 0;
+
+	for (uint64_t k = 1;; k++) {
+		struct moat_system *sys = t_system(ALL_SIZES);
+		struct moat_domain host, d;
+		struct leaf_list before, after;
+		struct t_walk hb, ha;
+		uint64_t tables, failures;
+		moat_status st;
+
+		if (with_host) {
+			assert_int_equal(moat_domain_create(sys, &host), MOAT_OK);
+			assert_int_equal(moat_protect_host(&host, host_map, N(host_map), NULL, NULL), MOAT_OK);
+		}
+		assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
+		assert_int_equal(moat_domain_map(&d, 0, 0x10000000, M2, MOAT_PT_RW, NULL), MOAT_OK);
+		list_take(&d, &before);
+		tables = d.pt.table_pages;
+		if (with_host)
+			t_walk_take(&host, &hb);
+
+		moat_hosted_reset();
+		moat_hosted_fail_alloc_at(k, sticky);
+		st = moat_domain_map(&d, iova, 0x20000000, 0x4000, MOAT_PT_RW, NULL);
+		failures = moat_hosted_stats().alloc_failures;
+		moat_hosted_fail_alloc_at(0, 0);
+
+		if (st == MOAT_OK) {
+			assert_int_equal(moat_domain_translate(&d, iova + 0x3000, NULL, NULL, NULL), MOAT_OK);
+			ok_after_failure += failures != 0;
+		} else {
+			if (st != MOAT_ERR_NO_MEMORY)
+				fprintf(stderr, "k %llu: %s\n", (unsigned long long)k, moat_status_str(st));
+			assert_int_equal(st, MOAT_ERR_NO_MEMORY);
+			failed++;
+			list_take(&d, &after);
+			assert_int_equal(after.n, before.n);
+			assert_memory_equal(after.v, before.v, before.n * sizeof(before.v[0]));
+			assert_int_equal(d.pt.table_pages, tables);
+		}
+		if (with_host) {
+			struct ivset gone = { 0 }, grown = { 0 };
+
+			/* the host domain only lost pages Moat owns now, and gained nothing */
+			t_walk_take(&host, &ha);
+			ivs_subtract(&ha.mapped, &hb.mapped, &grown);
+			assert_int_equal(grown.n, 0);
+			ivs_subtract(&hb.mapped, &ha.mapped, &gone);
+			for (size_t i = 0; i < gone.n; i++)
+				for (uint64_t a = gone.v[i].first; a < gone.v[i].last; a += K4)
+					assert_true(t_page_owned(sys, a));
+			ivs_free(&gone);
+			ivs_free(&grown);
+			t_walk_free(&ha);
+			t_walk_free(&hb);
+			check_host(sys, &host, host_map, N(host_map));
+		}
+		assert_audit_clean(sys);
+		if (st != MOAT_OK)
+			assert_int_equal(moat_domain_map(&d, iova, 0x20000000, 0x4000, MOAT_PT_RW, NULL), MOAT_OK);
+		assert_audit_clean(sys);
+		assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+		if (with_host)
+			assert_int_equal(moat_domain_destroy(&host), MOAT_OK);
+		t_system_free(sys);
+		assert_int_equal(moat_hosted_stats().pages_live, live0);
+		if (!failures)
+			break;   /* the k-th allocation never came: every point was tried */
+	}
+	assert_true(failed >= 5);   /* two new level-2 and level-1 tables, one level-3 table */
+	(void)ok_after_failure;
+}
+
+static void map_fails_cleanly_at_every_allocation_without_host(void **state)
+{
+	(void)state;
+	map_runs_out_at_every_allocation(false, false);
+	map_runs_out_at_every_allocation(false, true);
+}
+
+static void map_fails_cleanly_at_every_allocation_with_host(void **state)
+{
+	(void)state;
+	map_runs_out_at_every_allocation(true, false);
+	map_runs_out_at_every_allocation(true, true);
+}
+
+static void host_policy_runs_out_at_every_allocation(unsigned sizes, bool sticky)
+{
+	uint64_t live0 = moat_hosted_stats().pages_live;
+	unsigned failed = 0;
+
+	for (uint64_t k = 1;; k++) {
+		struct moat_system *sys = t_system(sizes);
+		struct moat_domain other, host;
+		struct moat_host_report rep;
+		struct t_walk w;
+		uint64_t failures;
+		moat_status st;
+
+		/* another domain with tables, all in RAM the host domain would map */
+		assert_int_equal(moat_domain_create(sys, &other), MOAT_OK);
+		assert_int_equal(moat_domain_map(&other, 5 * G1, 0x1000000, K4, MOAT_PT_RW, NULL), MOAT_OK);
+		assert_int_equal(moat_domain_create(sys, &host), MOAT_OK);
+
+		moat_hosted_reset();
+		moat_hosted_fail_alloc_at(k, sticky);
+		st = moat_protect_host(&host, host_map, N(host_map), &rep, NULL);
+		failures = moat_hosted_stats().alloc_failures;
+		moat_hosted_fail_alloc_at(0, 0);
+
+		if (st != MOAT_OK) {
+			assert_int_equal(st, MOAT_ERR_NO_MEMORY);
+			failed++;
+			assert_false(host.host);
+			assert_int_equal(host.pt.table_pages, 1);
+			t_walk_take(&host, &w);
+			assert_int_equal(w.leaves, 0);
+			t_walk_free(&w);
+			assert_audit_clean(sys);
+			assert_int_equal(moat_protect_host(&host, host_map, N(host_map), &rep, NULL), MOAT_OK);
+		}
+		check_host(sys, &host, host_map, N(host_map));
+		assert_int_equal(moat_domain_destroy(&other), MOAT_OK);
+		check_host(sys, &host, host_map, N(host_map));
+		assert_int_equal(moat_domain_destroy(&host), MOAT_OK);
+		t_system_free(sys);
+		assert_int_equal(moat_hosted_stats().pages_live, live0);
+		if (!failures)
+			break;
+	}
+	assert_true(failed >= 3);
+}
+
+static void host_policy_fails_cleanly_at_every_allocation(void **state)
+{
+	(void)state;
+	host_policy_runs_out_at_every_allocation(ALL_SIZES, false);
+	host_policy_runs_out_at_every_allocation(ALL_SIZES, true);
+	host_policy_runs_out_at_every_allocation(MOAT_PT_PAGE_4K | MOAT_PT_PAGE_2M, true);
+}
+
+static void domain_create_and_protect_add_fail_cleanly(void **state)
+{
+	(void)state;
+	struct moat_system *sys = t_system(ALL_SIZES);
+	struct moat_domain host, d;
+	uint64_t owned;
+
+	assert_int_equal(moat_domain_create(sys, &host), MOAT_OK);
+	assert_int_equal(moat_protect_host(&host, host_map, N(host_map), NULL, NULL), MOAT_OK);
+	owned = moat_owned_pages(sys);
+	moat_hosted_fail_alloc_at(1, 1);
+	assert_int_equal(moat_domain_create(sys, &d), MOAT_ERR_NO_MEMORY);
+	/* splitting host superpages comes from the pool Moat keeps: it works out of memory too */
+	assert_int_equal(moat_protect_add(sys, 0x40001000, K4, "late", NULL), MOAT_OK);
+	moat_hosted_fail_alloc_at(0, 0);
+	assert_true(moat_owned_pages(sys) <= owned);
+	check_host(sys, &host, host_map, N(host_map));
+	assert_int_equal(moat_domain_destroy(&host), MOAT_OK);
+	t_system_free(sys);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(map_fails_cleanly_at_every_allocation_without_host),
+		cmocka_unit_test(map_fails_cleanly_at_every_allocation_with_host),
+		cmocka_unit_test(host_policy_fails_cleanly_at_every_allocation),
+		cmocka_unit_test(domain_create_and_protect_add_fail_cleanly),
+	};
+
+	moat_hosted_set_log_level(MOAT_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
