@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The simulated AMD IOMMU (see sim_amdvi.h). */
+#include "sim_amdvi.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <hosted.h>
+#include <moat/platform.h>
+
+static uint64_t bits(uint64_t v, unsigned hi, unsigned lo)
+{
+	return (v >> lo) & ((hi - lo == 63) ? ~0ull : ((1ull << (hi - lo + 1)) - 1));
+}
+
+static uint64_t addr_of(uint64_t reg)
+{
+	return reg & 0x000ffffffffff000ull;   /* bits 51:12 */
+}
+
+static unsigned ring_entries(uint64_t base_reg)
+{
+	return 1u << bits(base_reg, 59, 56);
+}
+
+/* ---- run state ---- */
+
+static void update_run(struct sim_amdvi *s)
+{
+	bool on = s->control & SIM_CTL_IOMMU_EN;
+	bool cmd = on && (s->control & SIM_CTL_CMDBUF_EN) && !s->halted;
+	bool evt = on && (s->control & SIM_CTL_EVTLOG_EN) && !(s->status & SIM_STS_EVT_OVERFLOW);
+
+	if (s->run_stuck) {
+		cmd = cmd && (s->status & SIM_STS_CMD_RUN);
+		evt = evt && (s->status & SIM_STS_EVT_RUN);
+	}
+	if (s->stop_stuck) {
+		cmd = cmd || (s->status & SIM_STS_CMD_RUN);
+		evt = evt || (s->status & SIM_STS_EVT_RUN);
+	}
+	s->status = (s->status & ~(SIM_STS_CMD_RUN | SIM_STS_EVT_RUN)) | (cmd ? SIM_STS_CMD_RUN : 0) |
+		    (evt ? SIM_STS_EVT_RUN : 0);
+}
+
+/* ---- event log ---- */
+
+bool sim_amdvi_event_append(struct sim_amdvi *s, uint64_t lo, uint64_t hi)
+{
+	if (!(s->status & SIM_STS_EVT_RUN)) {
+		s->events_dropped++;
+		return false;
+	}
+	unsigned n = ring_entries(s->evtbase);
+	unsigned tail = (unsigned)bits(s->evttail, 18, 4) % n;
+	unsigned head = (unsigned)bits(s->evthead, 18, 4) % n;
+	unsigned next = (tail + 1) % n;
+
+	if (next == head) {
+		s->status |= SIM_STS_EVT_OVERFLOW;
+		s->overflows++;
+		s->events_dropped++;
+		update_run(s);
+		return false;
+	}
+	uint64_t *e = moat_plat_phys_to_virt(addr_of(s->evtbase) + tail * 16ull);
+	if (!e) {
+		s->bad_access++;
+		return false;
+	}
+	e[0] = lo;
+	e[1] = hi;
+	s->evttail = (uint64_t)next << 4;
+	s->events_logged++;
+	return true;
+}
+
+/* ---- command processor ---- */
+
+static bool cmd_legal(const struct sim_amdvi *s, const uint64_t *c)
+{
+	switch (bits(c[0], 63, 60)) {
+	case 1: /* COMPLETION_WAIT: reserved 59:52 */
+		return bits(c[0], 59, 52) == 0;
+	case 2: /* INVALIDATE_DEVTAB_ENTRY: only the device id */
+		return bits(c[0], 59, 16) == 0 && c[1] == 0;
+	case 3: /* INVALIDATE_IOMMU_PAGES: reserved 31:20, 59:48; 11:3 of the address quadword */
+		return bits(c[0], 31, 20) == 0 && bits(c[0], 59, 48) == 0 && bits(c[1], 11, 3) == 0;
+	case 4: case 5: case 6: case 7:
+		return true;
+	case 8: /* INVALIDATE_IOMMU_ALL: needs EFR.IA, nothing else set */
+		return (s->efr & SIM_EFR_IA) && bits(c[0], 59, 0) == 0 && c[1] == 0;
+	default:
+		return false;
+	}
+}
+
+static void cmd_execute(struct sim_amdvi *s, const uint64_t *c)
+{
+	switch (bits(c[0], 63, 60)) {
+	case 1:
+		if (c[0] & 1) {
+			uint64_t *p = moat_plat_phys_to_virt(c[0] & 0x000ffffffffffff8ull);   /* bits 51:3 */
+			if (p)
+				__atomic_store_n(p, c[1], __ATOMIC_RELEASE);
+			else
+				s->bad_access++;
+		}
+		if (c[0] & 2)
+			s->status |= SIM_STS_COMWAIT_INT;
+		break;
+	case 2:
+		s->cache[c[0] & 0xffff].valid = false;
+		break;
+	case 8:
+		for (unsigned i = 0; i < 65536; i++)
+			s->cache[i].valid = false;
+		break;
+	default:
+		break;
+	}
+}
+
+static void cmd_run(struct sim_amdvi *s, unsigned limit)
+{
+	if (!(s->status & SIM_STS_CMD_RUN) || s->cmd_stuck)
+		return;
+	unsigned n = ring_entries(s->cmdbase);
+	unsigned head = (unsigned)bits(s->cmdhead, 18, 4) % n;
+	unsigned tail = (unsigned)bits(s->cmdtail, 18, 4) % n;
+
+	for (unsigned done = 0; head != tail && done < limit; done++) {
+		uint64_t pa = addr_of(s->cmdbase) + head * 16ull;
+		uint64_t *c = moat_plat_phys_to_virt(pa);
+		bool inject = s->illegal_at && --s->illegal_at == 0;
+
+		if (!c || inject || !cmd_legal(s, c)) {
+			s->illegal_cmds++;
+			s->halted = true;
+			update_run(s);
+			sim_amdvi_event_append(s, 5ull << 60, pa);
+			break;
+		}
+		if (s->ncmds < SIM_CMD_MAX) {
+			s->cmds[s->ncmds][0] = c[0];
+			s->cmds[s->ncmds][1] = c[1];
+			s->ncmds++;
+		}
+		s->op_count[bits(c[0], 63, 60)]++;
+		cmd_execute(s, c);
+		head = (head + 1) % n;
+		if (head == 0)
+			s->cmd_wraps++;
+	}
+	s->cmdhead = (uint64_t)head << 4;
+}
+
+static void cmd_kick(struct sim_amdvi *s)
+{
+	if (!s->lazy)
+		cmd_run(s, ~0u);
+}
+
+/* ---- registers ---- */
+
+static void control_write(struct sim_amdvi *s, uint64_t v)
+{
+	uint64_t old = s->control;
+
+	if ((v & SIM_CTL_CMDBUF_EN) && !(old & SIM_CTL_CMDBUF_EN))
+		s->halted = false;
+	if ((v & SIM_CTL_EVTLOG_EN) && !(old & SIM_CTL_EVTLOG_EN) && (s->status & SIM_STS_EVT_OVERFLOW))
+		s->violations++;
+	s->control = v;
+	update_run(s);
+	cmd_kick(s);
+}
+
+static uint64_t sim_read(void *ctx, uint64_t off, unsigned width)
+{
+	struct sim_amdvi *s = ctx;
+
+	if (width != 8 || (off & 7)) {
+		s->bad_access++;
+		return 0;
+	}
+	/* The hardware works on its own: pending commands run when software looks (all of them, or
+	 * only `lazy` per look). The run bits follow knobs changed by a test. */
+	if (off == SIM_CMDHEAD || off == SIM_STATUS) {
+		update_run(s);
+		cmd_run(s, s->lazy ? s->lazy : ~0u);
+	}
+	switch (off) {
+	case SIM_DEVTAB: return s->devtab;
+	case SIM_CMDBASE: return s->cmdbase;
+	case SIM_EVTBASE: return s->evtbase;
+	case SIM_CONTROL: return s->control;
+	case SIM_EXCLBASE: return s->exclbase;
+	case SIM_EXCLLIMIT: return s->excllimit;
+	case SIM_EFR: return s->efr;
+	case SIM_CMDHEAD: return s->cmdhead;
+	case SIM_CMDTAIL: return s->cmdtail;
+	case SIM_EVTHEAD: return s->evthead;
+	case SIM_EVTTAIL: return s->evttail;
+	case SIM_STATUS: return s->status;
+	}
+	s->bad_access++;
+	return 0;
+}
+
+static void sim_write_reg(void *ctx, uint64_t off, unsigned width, uint64_t v)
+{
+	struct sim_amdvi *s = ctx;
+	const uint64_t ptr_mask = 0x7fff0ull;   /* bits 18:4 */
+
+	if (s->nlog < SIM_LOG_MAX)
+		s->log[s->nlog++] = (struct sim_write){ (uint32_t)off, width, v, s->control, s->status };
+	if (width != 8 || (off & 7)) {
+		s->bad_access++;
+		return;
+	}
+	switch (off) {
+	case SIM_DEVTAB:
+		if (s->control & SIM_CTL_IOMMU_EN)
+			s->violations++;
+		s->devtab = v & 0x000ffffffffff1ffull;
+		return;
+	case SIM_CMDBASE:
+		if (s->control & SIM_CTL_CMDBUF_EN)
+			s->violations++;
+		s->cmdbase = v & 0x0f0ffffffffff000ull;
+		return;
+	case SIM_EVTBASE:
+		if (s->control & SIM_CTL_EVTLOG_EN)
+			s->violations++;
+		s->evtbase = v & 0x0f0ffffffffff000ull;
+		return;
+	case SIM_CONTROL:
+		control_write(s, v);
+		return;
+	case SIM_EXCLBASE:
+		s->exclbase = v & 0x000ffffffffff003ull;
+		return;
+	case SIM_EXCLLIMIT:
+		s->excllimit = v & 0x000ffffffffff000ull;
+		return;
+	case SIM_CMDHEAD:
+		if (s->status & SIM_STS_CMD_RUN)
+			s->violations++;
+		s->cmdhead = v & ptr_mask;
+		return;
+	case SIM_CMDTAIL:
+		s->cmdtail = v & ptr_mask;
+		cmd_kick(s);
+		return;
+	case SIM_EVTHEAD:
+		s->evthead = v & ptr_mask;
+		return;
+	case SIM_EVTTAIL:
+		if (s->status & SIM_STS_EVT_RUN)
+			s->violations++;
+		s->evttail = v & ptr_mask;
+		return;
+	case SIM_STATUS:
+		s->status &= ~(v & (SIM_STS_EVT_OVERFLOW | SIM_STS_EVT_INT | SIM_STS_COMWAIT_INT));
+		update_run(s);
+		return;
+	}
+	s->bad_access++;
+}
+
+static const struct moat_hosted_mmio_ops sim_ops = { sim_read, sim_write_reg };
+
+struct sim_amdvi *sim_amdvi_new(uint64_t base, uint64_t efr)
+{
+	struct sim_amdvi *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		abort();
+	s->cache = calloc(65536, sizeof(*s->cache));
+	if (!s->cache)
+		abort();
+	s->base = base;
+	s->efr = efr;
+	/* An IOMMU left behind by a failed test must not shadow this one. */
+	moat_hosted_mmio_remove(base);
+	if (moat_hosted_mmio_add(base, SIM_MMIO_SIZE, &sim_ops, s) != 0)
+		abort();
+	return s;
+}
+
+void sim_amdvi_free(struct sim_amdvi *s)
+{
+	if (!s)
+		return;
+	moat_hosted_mmio_remove(s->base);
+	free(s->cache);
+	free(s);
+}
+
+uint32_t sim_amdvi_dte_count(const struct sim_amdvi *s)
+{
+	return ((uint32_t)bits(s->devtab, 8, 0) + 1) * 128;
+}
+
+const uint64_t *sim_amdvi_dte(const struct sim_amdvi *s, uint32_t devid)
+{
+	if (!addr_of(s->devtab) || devid >= sim_amdvi_dte_count(s))
+		return NULL;
+	return moat_plat_phys_to_virt(addr_of(s->devtab) + devid * 32ull);
+}
+
+enum sim_req sim_amdvi_request(struct sim_amdvi *s, uint32_t devid, uint64_t dte[2])
+{
+	if (!(s->control & SIM_CTL_IOMMU_EN))
+		return SIM_REQ_IOMMU_OFF;
+	if (devid >= sim_amdvi_dte_count(s) || devid > 0xffff)
+		return SIM_REQ_BEYOND_TABLE;
+	struct sim_dte_cache *c = &s->cache[devid];
+	if (!c->valid) {
+		const uint64_t *e = sim_amdvi_dte(s, devid);
+		if (!e) {
+			s->bad_access++;
+			return SIM_REQ_BLOCKED;
+		}
+		memcpy(c->q, e, sizeof(c->q));
+		c->valid = true;
+	}
+	if (dte) {
+		dte[0] = c->q[0];
+		dte[1] = c->q[1];
+	}
+	if (!(c->q[0] & 1))
+		return SIM_REQ_UNTRANSLATED;
+	if (!(c->q[0] & 2) || !(c->q[0] & (3ull << 61)))
+		return SIM_REQ_BLOCKED;
+	return SIM_REQ_TRANSLATED;
+}
+
+int sim_amdvi_find_write(const struct sim_amdvi *s, uint32_t off, unsigned from)
+{
+	for (unsigned i = from; i < s->nlog; i++)
+		if (s->log[i].off == off)
+			return (int)i;
+	return -1;
+}
+
+unsigned sim_amdvi_count_writes(const struct sim_amdvi *s, uint32_t off)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->nlog; i++)
+		n += s->log[i].off == off;
+	return n;
+}
+
+unsigned sim_amdvi_count_cmds(const struct sim_amdvi *s, unsigned opcode, unsigned from)
+{
+	unsigned n = 0;
+
+	for (unsigned i = from; i < s->ncmds; i++)
+		n += bits(s->cmds[i][0], 63, 60) == opcode;
+	return n;
+}
