@@ -215,7 +215,8 @@ void kernel_main(uint32_t magic, uint32_t info)
 	if (!multiboot_copy(magic, info, &boot))
 		kernel_fatal("not started by a multiboot loader");
 	parse_cmdline(boot.cmdline, &opt);
-	x86_plat_set_log_level(opt.debug ? MOAT_LOG_DEBUG : MOAT_LOG_INFO);
+	/* The demo speaks for itself: Moat's own information messages would interrupt it. */
+	x86_plat_set_log_level(opt.debug ? MOAT_LOG_DEBUG : opt.demo ? MOAT_LOG_WARN : MOAT_LOG_INFO);
 	setup_memory();
 	x86_plat_clock_init();
 	discover();

@@ -30,6 +30,8 @@
 #define EDU_BUFFER_SIZE 4096u
 #define EDU_DMA_MAX (EDU_BUFFER_SIZE - 1u)   /* buffer offset + length never exceed this */
 #define EDU_MAX_DEVICES 8
+/* Addresses an edu device reaches with its default dma_mask (28 bits): below 256 MiB. */
+#define EDU_DEFAULT_REACH (1ull << 28)
 
 /* Bound on one transfer: 20 times what QEMU's timer takes. */
 #define EDU_DMA_TIMEOUT_NS 2000000000ull

@@ -145,9 +145,34 @@ static void mark_visited(struct window *w, uint8_t bus)
 	w->visited[bus / 64] |= 1ull << (bus % 64);
 }
 
-static void scan_bus(struct scan *s, struct window *w, uint8_t bus);
+/* Requester id every device of a bus is seen by the IOMMU with, or PCI_NO_ALIAS. */
+#define PCI_NO_ALIAS 0xffffffffu
 
-static void add_function(struct scan *s, struct window *w, uint8_t bus, uint8_t dev, uint8_t fn)
+static void scan_bus(struct scan *s, struct window *w, uint8_t bus, uint32_t alias);
+
+/*
+ * The requester id the devices below bridge @d reach the IOMMU with, when they do not use their own
+ * (PCI Express to PCI/PCI-X Bridge spec 1.0, section 2.3; PCI Express Base spec, 2.2.6.2): a bus
+ * below a PCIe-to-PCI/PCI-X bridge is conventional, and the bridge takes over its devices'
+ * transactions with its secondary bus number and device/function 0; a conventional PCI-to-PCI
+ * bridge (no PCI Express capability) forwards them with its own id. A bus below a root port or a
+ * switch port is PCI Express: every device keeps its own id. An alias from further up wins.
+ */
+static uint32_t bridge_alias(const struct pci_dev *d, uint32_t inherited)
+{
+	uint8_t cap;
+
+	if (inherited != PCI_NO_ALIAS)
+		return inherited;
+	cap = pci_find_cap(d, PCI_CAP_ID_EXP);
+	if (!cap)
+		return d->rid;
+	if (((pci_dev_read16(d, (uint16_t)(cap + PCI_EXP_FLAGS)) >> 4) & 0xf) == PCI_EXP_TYPE_PCI_BRIDGE)
+		return (uint32_t)d->secondary_bus << 8;
+	return PCI_NO_ALIAS;
+}
+
+static void add_function(struct scan *s, struct window *w, uint8_t bus, uint8_t dev, uint8_t fn, uint32_t alias)
 {
 	uint16_t seg = w->w.segment;
 	uint32_t id = pci_read32(seg, bus, dev, fn, PCI_VENDOR_ID);
@@ -165,6 +190,8 @@ static void add_function(struct scan *s, struct window *w, uint8_t bus, uint8_t 
 		.rid = (uint16_t)(bus << 8 | dev << 3 | fn),
 	};
 
+	d.dma_rid = alias != PCI_NO_ALIAS ? (uint16_t)alias : d.rid;
+
 	if (seg)
 		moat_snprintf(d.name, sizeof(d.name), "%04x:%02x:%02x.%u", seg, bus, dev, fn);
 	else
@@ -178,10 +205,10 @@ static void add_function(struct scan *s, struct window *w, uint8_t bus, uint8_t 
 	s->count++;
 	/* A configured bridge leads to a higher bus inside the same window. */
 	if (d.header_type == PCI_HEADER_BRIDGE && d.secondary_bus > bus && d.secondary_bus <= w->w.end_bus)
-		scan_bus(s, w, d.secondary_bus);
+		scan_bus(s, w, d.secondary_bus, bridge_alias(&d, alias));
 }
 
-static void scan_bus(struct scan *s, struct window *w, uint8_t bus)
+static void scan_bus(struct scan *s, struct window *w, uint8_t bus, uint32_t alias)
 {
 	uint16_t seg = w->w.segment;
 
@@ -196,7 +223,7 @@ static void scan_bus(struct scan *s, struct window *w, uint8_t bus)
 		fns = (pci_read8(seg, bus, dev, 0, PCI_HEADER_TYPE) & PCI_HEADER_MULTIFUNCTION) ? 8 : 1;
 		for (uint8_t fn = 0; fn < fns; fn++) {
 			if (pci_read16(seg, bus, dev, fn, PCI_VENDOR_ID) != 0xffff)
-				add_function(s, w, bus, dev, fn);
+				add_function(s, w, bus, dev, fn, alias);
 		}
 	}
 }
@@ -218,11 +245,11 @@ unsigned pci_enumerate(struct pci_dev *out, unsigned cap)
 		struct window *w = &windows[i];
 
 		moat_memset(w->visited, 0, sizeof(w->visited));
-		scan_bus(&s, w, w->w.start_bus);
+		scan_bus(&s, w, w->w.start_bus, PCI_NO_ALIAS);
 		/* Buses no bridge leads to but that answer: the roots of further host bridges. */
 		for (unsigned bus = w->w.start_bus; bus <= w->w.end_bus; bus++) {
 			if (!visited(w, (uint8_t)bus) && bus_has_devices(w, (uint8_t)bus))
-				scan_bus(&s, w, (uint8_t)bus);
+				scan_bus(&s, w, (uint8_t)bus, PCI_NO_ALIAS);
 		}
 	}
 	return s.count;

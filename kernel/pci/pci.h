@@ -38,6 +38,9 @@ struct ecam_window {
 #define PCI_CAP_PTR     0x34
 #define PCI_SECONDARY_BUS   0x19
 #define PCI_SUBORDINATE_BUS 0x1a
+#define PCI_CAP_ID_EXP  0x10          /* PCI Express capability (PCIe Base spec 7.5.3) */
+#define  PCI_EXP_FLAGS  0x02          /* capabilities register: device/port type in bits 7:4 */
+#define  PCI_EXP_TYPE_PCI_BRIDGE 0x7  /* PCI Express to PCI/PCI-X bridge */
 
 struct pci_dev {
 	uint16_t segment;
@@ -48,6 +51,8 @@ struct pci_dev {
 	uint8_t header_type;     /* without the multi-function bit */
 	uint8_t secondary_bus, subordinate_bus;  /* bridges only */
 	uint16_t rid;            /* requester id: bus << 8 | dev << 3 | fn */
+	uint16_t dma_rid;        /* the requester id its DMA reaches the IOMMU with: rid, or the alias a
+				    bridge above it substitutes (see pci_enumerate()) */
 	char name[16];           /* "0000:00:02.0", or "00:02.0" in segment 0 */
 };
 
@@ -81,6 +86,9 @@ uint32_t pci_cfg_read32(void *ctx, uint16_t segment, uint8_t bus, uint8_t dev, u
  * pci_enumerate() - find every function under every window: from each window's first bus, through
  * bridges, then any other bus of the window that has devices (further host bridges). Fills up to
  * @cap devices in @out in the order found; returns how many were found (may exceed @cap).
+ * Each device's dma_rid says which requester id an IOMMU sees its DMA with: below a PCIe-to-PCI
+ * bridge, the bridge's secondary bus with device/function 0; below a conventional PCI-to-PCI
+ * bridge, the bridge's own id; else its own. Attach that id to a domain, not rid.
  */
 unsigned pci_enumerate(struct pci_dev *out, unsigned cap);
 

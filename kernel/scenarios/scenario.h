@@ -11,6 +11,7 @@
 #ifndef KERNEL_SCENARIO_H
 #define KERNEL_SCENARIO_H
 
+#include "moat_host.h"
 #include "system.h"
 
 enum scenario_verdict {
@@ -82,9 +83,68 @@ enum scenario_verdict dma_round_trip(struct edu_dev *dev, uint8_t *src, uint8_t 
 enum scenario_verdict dma_check_copy(const char *who, const uint8_t *dst, const uint8_t *src, uint32_t seed,
 				     struct scenario_result *r);
 
+/* ---- Helpers shared by the protection scenarios (scenarios/protect_util.c) ---- */
+
+/*
+ * protect_begin() - bring Moat up for one scenario (kmoat_up()); *@m is the instance. SCENARIO_SKIP
+ * when the machine has no IOMMU, no edu device, or an IOMMU bring-up cannot drive yet (the reason
+ * says which); SCENARIO_FAIL when bring-up fails. protect_end() takes it down again and turns @v
+ * into a failure if the tear-down fails or leaks pages; call it whatever @v is.
+ */
+enum scenario_verdict protect_begin(struct kmoat **m, struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict protect_end(struct kmoat *m, enum scenario_verdict v, struct scenario_result *r);
+
+/* The fault a blocked access must leave. */
+struct fault_want {
+	const struct edu_dev *dev;   /* its requester id (dev->pci->dma_rid) */
+	uint64_t addr;               /* the address the device used (the page is compared) */
+	bool write;
+	enum moat_fault_class cls;
+	int32_t domain_id;           /* the device's domain, -1 for none */
+	unsigned reason;             /* the vendor's reason code, 0 for any */
+	unsigned reason_alt;         /* another code that is as right (0: none) */
+};
+
+/*
+ * fault_expect() - poll the faults: exactly one, matching @w, when the IOMMU keeps fault records
+ * (kmoat.records_faults); none is accepted, and said, where it keeps none. Every record is printed.
+ * fault_expect_none() - no fault pending (after accesses that must have gone through).
+ */
+enum scenario_verdict fault_expect(struct kmoat *m, const struct fault_want *w, struct scenario_result *r);
+enum scenario_verdict fault_expect_none(struct kmoat *m, const char *after, struct scenario_result *r);
+
+/*
+ * attack_write() - w->dev writes DMA_TEST_LEN bytes of its buffer to w->addr, which must be blocked:
+ * the page @target (the CPU's view of what the address would reach) must not change, and the
+ * fault must match @w. @what names the target in messages.
+ * attack_read() - w->dev reads @len bytes at w->addr into its buffer at @buf_offset; the fault must
+ * match @w. What it fetched is checked with fetched_nothing(): the buffer, written out through
+ * @scratch_iova to @scratch (an address the device may write), must hold only zeros where the
+ * blocked read landed, and not the first bytes of @secret (may be NULL).
+ */
+enum scenario_verdict attack_write(struct kmoat *m, const struct fault_want *w, uint8_t *target, const char *what,
+				   struct scenario_result *r);
+enum scenario_verdict attack_read(struct kmoat *m, const struct fault_want *w, uint32_t buf_offset, uint32_t len,
+				  const char *what, struct scenario_result *r);
+enum scenario_verdict fetched_nothing(struct edu_dev *dev, uint8_t *scratch, uint64_t scratch_iova,
+				      uint32_t buf_offset, uint32_t len, const uint8_t *secret, const char *what,
+				      struct scenario_result *r);
+
+/* audit_clean() - moat_audit() of the live tables finds nothing (violations are printed). */
+enum scenario_verdict audit_clean(struct kmoat *m, struct scenario_result *r);
+
+/* low_page() - a free zeroed page every edu device can address (below EDU_DEFAULT_REACH), or NULL. */
+uint8_t *low_page(void);
+
 /* The scenario functions (one file each). */
 enum scenario_verdict scenario_discovery(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_edu_dma_baseline(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_edu_dma_high(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_host_protection(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_device_isolation(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_guest_assignment(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_stale_translation(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_fault_flood(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_default_deny(struct kernel_system *sys, struct scenario_result *r);
 
 #endif

@@ -11,6 +11,18 @@ const struct scenario kernel_scenarios[] = {
 	  scenario_edu_dma_baseline },
 	{ "edu_dma_high", "the same round trip through pages above 4 GiB, when the machine and the device allow it",
 	  scenario_edu_dma_high },
+	{ "host_protection", "Moat protects the host: the kernel, Moat's pages and a secret are out of every device's "
+	  "reach, all other RAM is in it; the auditor agrees", scenario_host_protection },
+	{ "device_isolation", "each edu device in its own domain reaches its own buffers and nobody else's",
+	  scenario_device_isolation },
+	{ "guest_assignment", "a device assigned to a guest uses guest-physical addresses and reaches only the guest's "
+	  "memory", scenario_guest_assignment },
+	{ "stale_translation", "an unmapped page is unreachable at once, although the IOMMU caches translations",
+	  scenario_stale_translation },
+	{ "fault_flood", "more faults than fault records: the overflow is reported and recording resumes",
+	  scenario_fault_flood },
+	{ "default_deny", "a device given no domain reaches nothing, and the fault says it has no domain",
+	  scenario_default_deny },
 };
 
 const unsigned kernel_scenario_count = MOAT_ARRAY_SIZE(kernel_scenarios);

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Bring-up and tear-down: the vendor dispatch. Each unit of the description goes to its vendor's
+ * glue (a struct setup_vendor); everything else is the vendor-neutral core.
+ */
+#include "setup_internal.h"
+
+/* Every vendor bring-up can drive. AMD-Vi joins with its glue (amdvi_glue.c) as one more line. */
+static const struct setup_vendor *const vendors[] = {
+	&moat_setupi_vtd,
+};
+
+static const char *vendor_name(enum moat_vendor v)
+{
+	switch (v) {
+	case MOAT_VENDOR_VTD:
+		return "Intel VT-d";
+	case MOAT_VENDOR_AMDVI:
+		return "AMD-Vi";
+	case MOAT_VENDOR_NONE:
+		break;
+	}
+	return "unknown-vendor";
+}
+
+const struct setup_vendor *moat_setupi_vendor(enum moat_vendor vendor)
+{
+	for (unsigned i = 0; i < MOAT_ARRAY_SIZE(vendors); i++)
+		if (vendors[i]->vendor == vendor)
+			return vendors[i];
+	return NULL;
+}
+
+static bool setup_ok(const struct moat_setup *s)
+{
+	return s && s->magic == SETUP_MAGIC;
+}
+
+/* Release every probed unit (translation must be off in all of them). */
+static void release_units(struct moat_setup *s, const struct setup_vendor *v)
+{
+	for (unsigned i = 0; i < s->count; i++) {
+		struct moat_setup_unit *su = &s->units[i];
+
+		if (su->probed && v->release(su) == MOAT_OK)
+			su->probed = false;
+	}
+}
+
+static moat_status check_desc(const struct moat_sysdesc *desc, unsigned cap, struct moat_diag *diag)
+{
+	if (!desc->units_count || !desc->units)
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "the description names no IOMMU unit");
+	if (desc->units_count > desc->units_cap || desc->devsets_count > desc->devsets_cap ||
+	    desc->regions_count > desc->regions_cap)
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
+				     "the description's counts exceed its arrays (it was not built completely)");
+	if (desc->units_count > cap)
+		return moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0, "%u IOMMU units described, room for %u",
+				     desc->units_count, cap);
+	for (uint32_t i = 1; i < desc->units_count; i++) {
+		if (desc->units[i].vendor != desc->units[0].vendor)
+			return moat_diag_set(diag, MOAT_ERR_UNSUPPORTED, NULL, desc->units[i].src_offset,
+					     "unit %u is %s, unit 0 %s: one machine, one IOMMU vendor", i,
+					     vendor_name(desc->units[i].vendor), vendor_name(desc->units[0].vendor));
+	}
+	return MOAT_OK;
+}
+
+moat_status moat_setup_init(struct moat_setup *s, struct moat_setup_unit *units, unsigned cap,
+			    const struct moat_sysdesc *desc, unsigned address_width, struct moat_diag *diag)
+{
+	const struct setup_vendor *v;
+	struct moat_system_config cfg;
+	moat_status st;
+
+	if (!s || !units || !cap || !desc || address_width > 64)
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "bring-up: bad argument");
+	st = check_desc(desc, cap, diag);
+	if (st != MOAT_OK)
+		return st;
+	v = moat_setupi_vendor(desc->units[0].vendor);
+	if (!v)
+		return moat_diag_set(diag, MOAT_ERR_UNSUPPORTED, NULL, desc->units[0].src_offset,
+				     "%s unit at 0x%llx: no %s driver is connected to bring-up yet",
+				     vendor_name(desc->units[0].vendor), (unsigned long long)desc->units[0].register_base,
+				     vendor_name(desc->units[0].vendor));
+
+	moat_memset(s, 0, sizeof(*s));
+	moat_memset(units, 0, (size_t)cap * sizeof(*units));
+	s->desc = desc;
+	s->units = units;
+	s->cap = cap;
+	for (uint32_t i = 0; i < desc->units_count; i++) {
+		struct moat_setup_unit *su = &units[i];
+
+		su->vendor = desc->units[i].vendor;
+		su->desc_index = i;
+		su->setup = s;
+		s->count = i + 1;
+		st = v->probe(su, &desc->units[i], diag);
+		if (st != MOAT_OK) {
+			s->count = i;
+			goto fail;
+		}
+		su->probed = true;
+	}
+	st = v->negotiate(s, address_width, &cfg, diag);
+	if (st != MOAT_OK)
+		goto fail;
+	cfg.desc = desc;
+	st = moat_system_init(&s->sys, &cfg);
+	if (st != MOAT_OK) {
+		moat_diag_set(diag, st, NULL, 0, "the core refused the negotiated configuration (%u levels, sizes 0x%x)",
+			      cfg.pt.levels, cfg.pt.page_sizes);
+		goto fail;
+	}
+	for (unsigned i = 0; i < s->count; i++) {
+		v->wrap(&units[i], &desc->units[i]);
+		st = moat_system_add_unit(&s->sys, &units[i].unit);
+		if (st != MOAT_OK) {
+			moat_diag_set(diag, st, NULL, desc->units[i].src_offset, "unit %u could not join the system", i);
+			moat_system_fini(&s->sys);
+			goto fail;
+		}
+	}
+	s->magic = SETUP_MAGIC;
+	return MOAT_OK;
+
+fail:
+	release_units(s, v);
+	s->count = 0;
+	return st;
+}
+
+moat_status moat_setup_enable(struct moat_setup *s, struct moat_diag *diag)
+{
+	const struct setup_vendor *v;
+	moat_status st = MOAT_OK;
+
+	if (!setup_ok(s))
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "bring-up: not initialized");
+	if (s->enabled)
+		return MOAT_OK;
+	/* Either every unit is on or none is (a failed call turns its units off again). */
+	v = moat_setupi_vendor(s->caps.vendor);
+	for (unsigned i = 0; i < s->count && st == MOAT_OK; i++) {
+		struct moat_setup_unit *su = &s->units[i];
+
+		st = v->enable(su, diag);
+		if (st == MOAT_OK)
+			st = moat_setupi_own_driver_pages(su, diag);
+		su->enabled = true;
+	}
+	if (st != MOAT_OK) {
+		for (unsigned i = 0; i < s->count; i++) {
+			if (s->units[i].enabled) {
+				v->disable(&s->units[i], NULL);
+				s->units[i].enabled = false;
+			}
+		}
+		return st;
+	}
+	s->enabled = true;
+	return MOAT_OK;
+}
+
+moat_status moat_setup_fini(struct moat_setup *s, struct moat_diag *diag)
+{
+	const struct setup_vendor *v;
+	moat_status st;
+
+	if (!s || (s->magic != SETUP_MAGIC && s->magic != ~SETUP_MAGIC))
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "bring-up: not initialized");
+	v = moat_setupi_vendor(s->caps.vendor);
+	if (s->magic == SETUP_MAGIC) {
+		st = moat_system_fini(&s->sys);
+		if (st != MOAT_OK)
+			return moat_diag_set(diag, st, NULL, 0, "tear-down: %s",
+					     st == MOAT_ERR_BUSY ? "domains remain: destroy them first" : moat_status_str(st));
+		/* From here on the system is gone; a unit that does not turn off is retried by the next call. */
+		s->magic = ~SETUP_MAGIC;
+	}
+	for (unsigned i = 0; i < s->count; i++) {
+		struct moat_setup_unit *su = &s->units[i];
+		struct moat_fault drop[4];
+		struct moat_fault_poll res;
+
+		if (!su->probed)
+			continue;
+		/* Pending records would greet the next bring-up: read them out (bounded). */
+		for (unsigned n = 0; n < 64 && su->unit.ops->fault_poll; n++) {
+			moat_memset(&res, 0, sizeof(res));
+			if (su->unit.ops->fault_poll(&su->unit, drop, MOAT_ARRAY_SIZE(drop), &res) != MOAT_OK ||
+			    (!res.count && !res.remaining))
+				break;
+		}
+		st = v->disable(su, diag);
+		if (st != MOAT_OK)
+			return st;
+		su->enabled = false;
+		st = v->release(su);
+		if (st != MOAT_OK)
+			return moat_diag_set(diag, st, NULL, 0, "tear-down: unit %u could not be released", i);
+		su->probed = false;
+	}
+	s->enabled = false;
+	s->magic = 0;
+	return MOAT_OK;
+}
+
+int moat_setup_unit_describe(const struct moat_setup *s, unsigned index, char *buf, size_t size)
+{
+	const struct setup_vendor *v;
+
+	if (!setup_ok(s) || index >= s->count || !(v = moat_setupi_vendor(s->units[index].vendor)))
+		return -1;
+	return v->describe(&s->units[index], buf, size);
+}
+
+static moat_status count_page(void *ctx, uint64_t phys)
+{
+	(void)phys;
+	(*(unsigned *)ctx)++;
+	return MOAT_OK;
+}
+
+unsigned moat_setup_driver_pages(const struct moat_setup *s)
+{
+	unsigned n = 0;
+
+	if (!setup_ok(s))
+		return 0;
+	for (unsigned i = 0; i < s->count; i++) {
+		const struct setup_vendor *v = moat_setupi_vendor(s->units[i].vendor);
+
+		if (v && s->units[i].probed)
+			v->each_page(&s->units[i], count_page, &n);
+	}
+	return n;
+}
+
+struct nth_page {
+	unsigned want, seen;
+	uint64_t phys;
+};
+
+static moat_status nth_page(void *ctx, uint64_t phys)
+{
+	struct nth_page *n = ctx;
+
+	if (n->seen++ == n->want) {
+		n->phys = phys;
+		return MOAT_END;
+	}
+	return MOAT_OK;
+}
+
+moat_status moat_setup_driver_page(const struct moat_setup *s, unsigned index, uint64_t *phys)
+{
+	struct nth_page n = { index, 0, 0 };
+
+	if (!setup_ok(s) || !phys)
+		return MOAT_ERR_INVALID_ARG;
+	for (unsigned i = 0; i < s->count; i++) {
+		const struct setup_vendor *v = moat_setupi_vendor(s->units[i].vendor);
+
+		if (v && s->units[i].probed && v->each_page(&s->units[i], nth_page, &n) == MOAT_END) {
+			*phys = n.phys;
+			return MOAT_OK;
+		}
+	}
+	return MOAT_ERR_NOT_FOUND;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Shared by the bring-up sources: what each vendor's glue provides to the dispatch (setup.c).
+ * Adding a vendor = one more struct setup_vendor (in a file named for the vendor, e.g.
+ * amdvi_glue.c) and one line in the table of setup.c.
+ */
+#ifndef MOAT_SRC_SETUP_INTERNAL_H
+#define MOAT_SRC_SETUP_INTERNAL_H
+
+#include <moat/internal/lib.h>
+#include <moat/setup.h>
+
+#define SETUP_MAGIC 0x73657475u   /* "setu" */
+
+/* Called for each page a driver holds; anything but MOAT_OK stops the iteration. */
+typedef moat_status (*setup_page_fn)(void *ctx, uint64_t phys);
+
+struct setup_vendor {
+	enum moat_vendor vendor;
+	const char *name;               /* "VT-d" */
+	/* Probe @su (vendor, desc_index and setup already set) from its description. */
+	moat_status (*probe)(struct moat_setup_unit *su, const struct moat_unit_desc *desc, struct moat_diag *diag);
+	/* The configuration every unit of @s can use: fills @cfg (pt, domain ids; desc is set by the
+	 * caller) and @s->caps. @address_width 0: the widest. */
+	moat_status (*negotiate)(struct moat_setup *s, unsigned address_width, struct moat_system_config *cfg,
+				 struct moat_diag *diag);
+	/* Fill su->unit (ops, priv, segment, flags, desc_index) for the core. */
+	void (*wrap)(struct moat_setup_unit *su, const struct moat_unit_desc *desc);
+	moat_status (*enable)(struct moat_setup_unit *su, struct moat_diag *diag);
+	moat_status (*disable)(struct moat_setup_unit *su, struct moat_diag *diag);
+	/* Free the driver's pages and registers (translation off). */
+	moat_status (*release)(struct moat_setup_unit *su);
+	/* Call @fn for every page the driver holds (the pages moat_vtd_pages() lists, for VT-d). */
+	moat_status (*each_page)(const struct moat_setup_unit *su, setup_page_fn fn, void *ctx);
+	/* One line about the unit (moat_setup_unit_describe()). */
+	int (*describe)(const struct moat_setup_unit *su, char *buf, size_t size);
+};
+
+extern const struct setup_vendor moat_setupi_vtd;
+
+/* The glue of @vendor, or NULL when bring-up has none. */
+const struct setup_vendor *moat_setupi_vendor(enum moat_vendor vendor);
+
+/*
+ * Make every page @su's driver holds Moat-owned, from inside a unit operation (system lock held):
+ * pages not owned yet are marked owned and are taken out of the host identity domain by the core
+ * at the end of the operation. Returns MOAT_OK or MOAT_ERR_NO_MEMORY (bookkeeping; the pages not
+ * marked are retried by the next call).
+ */
+moat_status moat_setupi_own_driver_pages_locked(struct moat_setup_unit *su);
+
+/* The same outside any operation (moat_page_adopt() for each page not owned yet). */
+moat_status moat_setupi_own_driver_pages(struct moat_setup_unit *su, struct moat_diag *diag);
+
+#endif

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Intel VT-d behind the core: probing and negotiating through the VT-d driver (moat/vtd.h), the
+ * page-table configuration the units agree on, and the unit operations (moat/internal/unit.h)
+ * that carry the core's requests to the driver. struct moat_unit.priv points at the struct
+ * moat_setup_unit that holds both the core's unit and the driver's.
+ */
+#include <moat/vtd.h>
+
+#include "setup_internal.h"
+
+/* The most VT-d units one negotiation takes (the driver wants an array of pointers). */
+#define VTD_NEGOTIATE_MAX 64u
+
+static struct moat_setup_unit *su_of(struct moat_unit *u)
+{
+	return u->priv;
+}
+
+static struct moat_vtd_unit *vtd_of(struct moat_unit *u)
+{
+	return &su_of(u)->hw.vtd;
+}
+
+/* ---- unit operations ---- */
+
+static moat_status vtd_op_attach(struct moat_unit *u, uint16_t rid, const struct moat_domain *dom,
+				 struct moat_diag *diag)
+{
+	struct moat_setup_unit *su = su_of(u);
+	moat_status st, own;
+
+	st = moat_vtd_attach(&su->hw.vtd, rid, dom->id, dom->pt.root_phys, dom->pt.cfg.levels,
+			     MOAT_VTD_TT_UNTRANSLATED, diag);
+	/* A context table the driver allocated for a new bus becomes Moat-owned (also after an
+	 * error: the table stays linked from the root table either way). */
+	own = moat_setupi_own_driver_pages_locked(su);
+	if (st == MOAT_OK && own != MOAT_OK) {
+		/* A table devices might write is worse than a device without a domain: block it. */
+		moat_vtd_detach(&su->hw.vtd, rid, NULL);
+		return moat_diag_set(diag, own, NULL, 0,
+				     "VT-d unit 0x%llx: %02x:%02x.%x not attached: its context table could not be "
+				     "made Moat-owned (%s)", (unsigned long long)su->hw.vtd.reg_phys, MOAT_RID_BUS(rid),
+				     MOAT_RID_DEV(rid), MOAT_RID_FN(rid), moat_status_str(own));
+	}
+	return st;
+}
+
+static moat_status vtd_op_detach(struct moat_unit *u, uint16_t rid, struct moat_diag *diag)
+{
+	return moat_vtd_detach(vtd_of(u), rid, diag);
+}
+
+static moat_status vtd_op_lookup(struct moat_unit *u, uint16_t rid, struct moat_unit_dev *out)
+{
+	struct moat_vtd_context ce;
+	moat_status st = moat_vtd_context_get(vtd_of(u), rid, &ce);
+
+	if (st != MOAT_OK)
+		return st;
+	out->rid = rid;
+	out->domain_id = ce.did;
+	out->root_phys = ce.root_phys;
+	return MOAT_OK;
+}
+
+/*
+ * Page-selective invalidation (what moat_vtd_invalidate() picks for a range) is issued without the
+ * invalidation hint, so it drops the paging-structure entries that translate the range as well:
+ * enough when tables were unlinked or a superpage split inside it (@tables_changed).
+ */
+static moat_status vtd_op_invalidate(struct moat_unit *u, const struct moat_domain *dom, uint64_t iova,
+				     uint64_t size, bool tables_changed, struct moat_diag *diag)
+{
+	(void)tables_changed;
+	return moat_vtd_invalidate(vtd_of(u), dom->id, iova, size, diag);
+}
+
+static moat_status vtd_op_flush_all(struct moat_unit *u, struct moat_diag *diag)
+{
+	struct moat_vtd_unit *v = vtd_of(u);
+	moat_status st;
+
+	if (!v->enabled)
+		return MOAT_OK;
+	st = moat_vtd_flush_context(v, MOAT_VTD_GRAN_GLOBAL, 0, 0, 0, diag);
+	if (st == MOAT_OK)
+		st = moat_vtd_flush_iotlb(v, MOAT_VTD_GRAN_GLOBAL, 0, 0, 0, diag);
+	return st;
+}
+
+static moat_status vtd_op_walk_devices(struct moat_unit *u, moat_unit_dev_fn fn, void *ctx)
+{
+	const struct moat_vtd_unit *v = vtd_of(u);
+
+	for (unsigned bus = 0; bus < 256; bus++) {
+		if (!v->ctx[bus])
+			continue;
+		for (unsigned devfn = 0; devfn < 256; devfn++) {
+			uint16_t rid = (uint16_t)(bus << 8 | devfn);
+			struct moat_vtd_context ce;
+			struct moat_unit_dev d;
+			moat_status st;
+
+			if (moat_vtd_context_get(v, rid, &ce) != MOAT_OK)
+				continue;
+			d.rid = rid;
+			d.domain_id = ce.did;
+			d.root_phys = ce.root_phys;
+			st = fn(ctx, &d);
+			if (st != MOAT_OK)
+				return st;
+		}
+	}
+	return MOAT_OK;
+}
+
+static moat_status vtd_op_fault_poll(struct moat_unit *u, struct moat_fault *out, unsigned max,
+				     struct moat_fault_poll *res)
+{
+	return moat_vtd_fault_poll(vtd_of(u), out, max, res);
+}
+
+static const struct moat_unit_ops vtd_ops = {
+	.attach = vtd_op_attach,
+	.detach = vtd_op_detach,
+	.lookup = vtd_op_lookup,
+	.invalidate = vtd_op_invalidate,
+	.flush_all = vtd_op_flush_all,
+	.walk_devices = vtd_op_walk_devices,
+	.fault_poll = vtd_op_fault_poll,
+};
+
+/* ---- bring-up ---- */
+
+static moat_status vtd_probe(struct moat_setup_unit *su, const struct moat_unit_desc *desc, struct moat_diag *diag)
+{
+	return moat_vtd_probe(&su->hw.vtd, desc, diag);
+}
+
+static moat_status vtd_negotiate(struct moat_setup *s, unsigned address_width, struct moat_system_config *cfg,
+				 struct moat_diag *diag)
+{
+	struct moat_vtd_unit *units[VTD_NEGOTIATE_MAX];
+	struct moat_vtd_caps c;
+	unsigned sizes = MOAT_PT_PAGE_4K;
+	moat_status st;
+
+	if (s->count > VTD_NEGOTIATE_MAX)
+		return moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0, "%u VT-d units: bring-up takes at most %u",
+				     s->count, VTD_NEGOTIATE_MAX);
+	for (unsigned i = 0; i < s->count; i++)
+		units[i] = &s->units[i].hw.vtd;
+	st = moat_vtd_negotiate(units, s->count, address_width ? address_width : 64, &c, diag);
+	if (st != MOAT_OK)
+		return st;
+
+	if (c.superpages & MOAT_VTD_SP_2M) {
+		sizes |= MOAT_PT_PAGE_2M;
+		if (c.superpages & MOAT_VTD_SP_1G)
+			sizes |= MOAT_PT_PAGE_1G;
+	}
+	moat_memset(cfg, 0, sizeof(*cfg));
+	cfg->pt.format = MOAT_PT_VTD_SL;
+	cfg->pt.levels = c.levels;
+	cfg->pt.page_sizes = sizes;
+	cfg->pt.coherent = c.coherent;
+	/* Domain id 0 is never handed out: under caching mode it tags not-present entries. */
+	cfg->domain_id_min = MOAT_MAX(1u, (unsigned)c.did_min);
+	cfg->domain_id_max = (uint32_t)((1ull << c.domain_bits) - 1);
+
+	s->caps.vendor = MOAT_VENDOR_VTD;
+	s->caps.units = s->count;
+	s->caps.levels = c.levels;
+	s->caps.address_width = c.address_width;
+	s->caps.page_sizes = sizes;
+	s->caps.coherent = c.coherent;
+	s->caps.caching_mode = c.caching_mode;
+	s->caps.queued_invalidation = c.qi;
+	s->caps.domain_id_min = cfg->domain_id_min;
+	s->caps.domain_id_max = cfg->domain_id_max;
+	s->caps.fault_records = c.fault_records;
+	return MOAT_OK;
+}
+
+static void vtd_wrap(struct moat_setup_unit *su, const struct moat_unit_desc *desc)
+{
+	moat_memset(&su->unit, 0, sizeof(su->unit));
+	su->unit.ops = &vtd_ops;
+	su->unit.priv = su;
+	su->unit.segment = desc->segment;
+	su->unit.desc_index = (int32_t)su->desc_index;
+	/* Caching mode: not-present entries may be cached, so a new mapping must be invalidated. */
+	su->unit.flags = su->hw.vtd.caps.caching_mode ? MOAT_UNIT_F_INVAL_ON_MAP : 0;
+}
+
+static moat_status vtd_enable(struct moat_setup_unit *su, struct moat_diag *diag)
+{
+	return moat_vtd_enable(&su->hw.vtd, diag);
+}
+
+static moat_status vtd_disable(struct moat_setup_unit *su, struct moat_diag *diag)
+{
+	return moat_vtd_disable(&su->hw.vtd, diag);
+}
+
+static moat_status vtd_release(struct moat_setup_unit *su)
+{
+	return moat_vtd_release(&su->hw.vtd);
+}
+
+/* The pages moat_vtd_pages() lists, read from the unit's fields one by one (no array needed). */
+static moat_status vtd_each_page(const struct moat_setup_unit *su, setup_page_fn fn, void *ctx)
+{
+	const struct moat_vtd_unit *v = &su->hw.vtd;
+	moat_status st = MOAT_OK;
+
+	if (v->root)
+		st = fn(ctx, v->root_phys);
+	for (unsigned bus = 0; bus < 256 && st == MOAT_OK; bus++)
+		if (v->ctx[bus])
+			st = fn(ctx, v->ctx_phys[bus]);
+	if (st == MOAT_OK && v->iq)
+		st = fn(ctx, v->iq_phys);
+	if (st == MOAT_OK && v->wait_status)
+		st = fn(ctx, v->wait_status_phys);
+	return st;
+}
+
+static const char *page_sizes_words(unsigned sizes)
+{
+	if ((sizes & MOAT_PT_PAGE_2M) && (sizes & MOAT_PT_PAGE_1G))
+		return "4 KiB, 2 MiB and 1 GiB pages";
+	if (sizes & MOAT_PT_PAGE_2M)
+		return "4 KiB and 2 MiB pages";
+	return "4 KiB pages only";
+}
+
+static int vtd_describe(const struct moat_setup_unit *su, char *buf, size_t size)
+{
+	const struct moat_vtd_unit *v = &su->hw.vtd;
+	const struct moat_setup_caps *sc = &su->setup->caps;
+
+	return moat_snprintf(buf, size,
+			     "VT-d %u.%u unit at 0x%llx: %u-level tables (%u-bit addresses), %s, %u fault record%s, "
+			     "%s invalidation, %s%s",
+			     (unsigned)(v->caps.version >> 4), (unsigned)(v->caps.version & 0xf),
+			     (unsigned long long)v->reg_phys, sc->levels, sc->address_width, page_sizes_words(sc->page_sizes),
+			     (unsigned)v->caps.fault_records, v->caps.fault_records == 1 ? "" : "s",
+			     v->caps.qi ? "queued" : "register",
+			     v->caps.coherent ? "walks snoop CPU caches" : "walks do not snoop CPU caches (tables are flushed)",
+			     v->caps.caching_mode ? ", caching mode (new mappings are invalidated too)" : "");
+}
+
+const struct setup_vendor moat_setupi_vtd = {
+	.vendor = MOAT_VENDOR_VTD,
+	.name = "VT-d",
+	.probe = vtd_probe,
+	.negotiate = vtd_negotiate,
+	.wrap = vtd_wrap,
+	.enable = vtd_enable,
+	.disable = vtd_disable,
+	.release = vtd_release,
+	.each_page = vtd_each_page,
+	.describe = vtd_describe,
+};
