@@ -34,8 +34,7 @@ test: build
 bench: deps
 	@cmake -S . -B build/bench $(CMAKE_GEN) -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Release \
 		-DMOAT_SANITIZE=OFF -DMOAT_FUZZ=OFF >/dev/null
-	@cmake --build build/bench -j $(JOBS)
-	@cmake --build build/bench --target run-bench
+	@cmake --build build/bench -j $(JOBS) --target run-bench
 
 run: deps
 	@scripts/run-demo $(IOMMU)

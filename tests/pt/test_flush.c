@@ -138,7 +138,7 @@ static uint64_t checked_op(struct moat_pt *pt, struct tpages *tp, enum fop kind,
 	}
 	/* Lines flushed belong to live tables or to tables just unlinked. */
 	for (size_t i = 0; i < tp->nflog; i++) {
-		uint64_t page_phys;
+		uint64_t page_phys = 0;
 
 		assert_true(page_of(tp, tp->flog[i].line, &page_phys));
 		assert_true(t_snap_find(&after, page_phys) || in_gather(&g, tp->flog[i].line));
