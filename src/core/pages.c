@@ -87,6 +87,9 @@ void *core_page_alloc(struct moat_system *sys, uint64_t *phys, unsigned extra)
 		core_page_free(sys, virt, p);
 		return NULL;
 	}
+	/* Zero again now that no device of the host domain can reach the page: a DMA between the
+	 * platform's zeroing and the punch above must not leave content behind. */
+	moat_memset(virt, 0, MOAT_PAGE_SIZE);
 	*phys = p;
 	return virt;
 }
