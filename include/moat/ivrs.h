@@ -284,8 +284,8 @@ struct moat_ivhd_entry {
  * still usable and walks what the buffer holds (nothing when not even the 48-byte fixed part is
  * there), so a tool can show what decodes.
  */
-moat_status moat_ivrs_open(const void *buf, size_t len, struct moat_ivrs_info *info, struct moat_ivrs_iter *it,
-			   struct moat_diag *diag);
+moat_status moat_ivrs_open(const void *buf, size_t len, struct moat_ivrs_info *info,
+			   struct moat_ivrs_iter *it, struct moat_diag *diag);
 
 /*
  * moat_ivrs_next() - the next structure of the table.
@@ -293,9 +293,10 @@ moat_status moat_ivrs_open(const void *buf, size_t len, struct moat_ivrs_info *i
  *  - MOAT_ERR_TRUNCATED: fewer than 4 bytes left for a structure header, or the length runs past
  *    the end of the table (diag offset: the structure);
  *  - MOAT_ERR_MALFORMED: length below 4 (0 included) or below the IVHD header (24 for 10h, 40 for
- *    11h/40h) or the IVMD size (32); IVHD register base 0 or not 16 KiB aligned (offset of the
- *    base field); IVMD start not 4 KiB aligned, length 0, or start + length beyond 2^64; IVMD 22h
- *    whose last device id (aux data) is below its first.
+ *    11h/40h) or the IVMD size (32) (diag offset: the length field, structure + 2); IVHD register
+ *    base 0 or not 16 KiB aligned (offset of the base field, + 8); IVMD start not 4 KiB aligned
+ *    (+ 16), memory length 0 or start + length beyond 2^64 (+ 24); IVMD 22h whose last device id
+ *    (aux data) is below its first (+ 6).
  * After a length problem the iteration is over (the next call returns MOAT_END). After a value
  * problem *@s is filled and the iteration continues behind the structure.
  */
@@ -322,7 +323,8 @@ void moat_ivrs_entries_begin(const struct moat_ivrs_iter *it, const struct moat_
  *    offset: the start entry); an ACPI HID entry whose UID format is above 2, or an integer UID
  *    of 0 or more than 8 bytes. *@e is then filled and the iteration continues.
  */
-moat_status moat_ivrs_entry_next(struct moat_ivhd_iter *eit, struct moat_ivhd_entry *e, struct moat_diag *diag);
+moat_status moat_ivrs_entry_next(struct moat_ivhd_iter *eit, struct moat_ivhd_entry *e,
+				 struct moat_diag *diag);
 
 /*
  * moat_ivrs_check() - walk the whole table (header, every structure, every device entry) and

@@ -209,8 +209,9 @@ static void add_region(struct builder *b, const struct moat_ivrs_struct *s)
 {
 	struct moat_sysdesc *d = b->d;
 	uint32_t ri = d->regions_count++;
+	const uint32_t known = MOAT_REGION_UNITY | MOAT_REGION_READ | MOAT_REGION_WRITE | MOAT_REGION_EXCLUSION;
 	struct moat_region_desc r = {
-		.flags = s->flags & (MOAT_REGION_UNITY | MOAT_REGION_READ | MOAT_REGION_WRITE | MOAT_REGION_EXCLUSION),
+		.flags = s->flags & known,
 		.base = s->start,
 		.limit = s->start + (s->mem_length - 1),
 		.devset_first = d->devsets_count,
@@ -293,6 +294,7 @@ moat_status moat_acpi_describe_ivrs(const void *table, size_t len, struct moat_s
 	if (b.no_space)
 		return moat_diag_set(diag, MOAT_ERR_NO_SPACE, "IVRS", 0,
 				     "description needs %u units, %u devsets, %u regions, %u specials",
-				     desc->units_count, desc->devsets_count, desc->regions_count, desc->specials_count);
+				     desc->units_count, desc->devsets_count, desc->regions_count,
+				     desc->specials_count);
 	return MOAT_OK;
 }

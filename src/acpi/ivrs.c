@@ -107,7 +107,8 @@ static moat_status decode_ivhd(const uint8_t *p, struct moat_ivrs_struct *s, str
 
 	if (s->length < hdr)
 		return moat_diag_set(diag, MOAT_ERR_MALFORMED, IVRS, s->offset + 2,
-				     "IVHD type 0x%x length %u below its header size (%u)", s->type, s->length, hdr);
+				     "IVHD type 0x%x length %u below its header size (%u)", s->type, s->length,
+				     hdr);
 	s->kind = MOAT_IVRS_KIND_IVHD;
 	s->device_id = moat_le16(p + IVHD_OFF_DEVICE_ID);
 	s->capability_offset = moat_le16(p + IVHD_OFF_CAP_OFFSET);
@@ -149,8 +150,8 @@ static moat_status decode_ivmd(const uint8_t *p, struct moat_ivrs_struct *s, str
 				     "IVMD type 0x%x with memory length 0", s->type);
 	if (s->mem_length - 1 > UINT64_MAX - s->start)
 		return moat_diag_set(diag, MOAT_ERR_MALFORMED, IVRS, s->offset + IVMD_OFF_LENGTH,
-				     "IVMD type 0x%x: start 0x%llx + length 0x%llx beyond the 64-bit space", s->type,
-				     (unsigned long long)s->start, (unsigned long long)s->mem_length);
+				     "IVMD type 0x%x: start 0x%llx + length 0x%llx beyond the 64-bit space",
+				     s->type, (unsigned long long)s->start, (unsigned long long)s->mem_length);
 	if (s->type == MOAT_IVRS_TYPE_IVMD_RANGE && s->aux_data < s->device_id)
 		return moat_diag_set(diag, MOAT_ERR_MALFORMED, IVRS, s->offset + IVMD_OFF_AUX,
 				     "IVMD type 0x22: last device id 0x%04x below first 0x%04x", s->aux_data,
@@ -186,7 +187,7 @@ moat_status moat_ivrs_next(struct moat_ivrs_iter *it, struct moat_ivrs_struct *s
 	if (s->length > left) {
 		it->off = it->end;
 		return moat_diag_set(diag, MOAT_ERR_TRUNCATED, IVRS, off,
-				     "structure type 0x%x length %u runs past the end of the table (%u bytes left)",
+				     "structure type 0x%x length %u runs past the table end (%u bytes left)",
 				     s->type, s->length, left);
 	}
 
@@ -363,7 +364,7 @@ moat_status moat_ivrs_entry_next(struct moat_ivhd_iter *eit, struct moat_ivhd_en
 		eit->off = eit->end;
 		eit->in_range = false;
 		return moat_diag_set(diag, MOAT_ERR_TRUNCATED, IVRS, off,
-				     "device entry type %u (%u bytes) runs past the end of its IVHD (%u bytes left)",
+				     "device entry type %u (%u bytes) runs past its IVHD end (%u bytes left)",
 				     e->type, elen, left);
 	}
 	e->length = (uint16_t)elen;

@@ -361,7 +361,8 @@ static void highest_ivhd_type_of_each_iommu_is_preferred(void **state)
 
 	ivrs_begin(&b, 2, 0);
 	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++)
-		ivrs_ivhd(&b, cases[i].type, 0, cases[i].devid, 0x40, 0xfd200000 + 0x80000 * i, cases[i].seg, 0, 0, 0);
+		ivrs_ivhd(&b, cases[i].type, 0, cases[i].devid, 0x40, 0xfd200000 + 0x80000 * i, cases[i].seg, 0, 0,
+			  0);
 	ivrs_ivmd(&b, 0x20, MOAT_IVMD_F_UNITY, 0, 0, 0x1000, 0x1000);
 	size_t len = ivrs_finish(&b);
 

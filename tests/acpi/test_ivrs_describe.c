@@ -139,8 +139,8 @@ static void server_with_8_iommus_in_two_types_gives_8_units_of_the_highest_type(
 		assert_int_equal(u->devset_count, 2);
 		devset_is(&o->devsets[2 * i], (uint16_t)(i / 2), (uint16_t)(rid + 1), (uint16_t)(rid | 0x3fff),
 			  (uint16_t)(rid + 1), 0, 0, 0);
-		devset_is(&o->devsets[2 * i + 1], (uint16_t)(i / 2), (uint16_t)(rid + 0xa0), (uint16_t)(rid + 0xa0),
-			  (uint16_t)(rid + 0xa0), 0, 0xd7, 0);
+		uint16_t ioapic = (uint16_t)(rid + 0xa0);
+		devset_is(&o->devsets[2 * i + 1], (uint16_t)(i / 2), ioapic, ioapic, ioapic, 0, 0xd7, 0);
 		assert_int_equal(o->specials[i].unit, i);
 		assert_int_equal(o->specials[i].segment, i / 2);
 		assert_int_equal(o->specials[i].id, 0x80 + i);
@@ -157,8 +157,8 @@ static void ivmd_regions_get_kind_flags_limit_and_devices(void **state)
 	ivrs_begin(&b, 2, 0x00203041);
 	ivrs_ivhd(&b, 0x10, 0, 2, 0x40, 0xfd200000, 0, 0, 0, 0);
 	ivrs_entry4(&b, MOAT_IVHD_ENTRY_ALL, 0, 0);
-	size_t a = ivrs_ivmd(&b, 0x20, MOAT_IVMD_F_UNITY | MOAT_IVMD_F_IR | MOAT_IVMD_F_IW, 0x1234, 0x5678, 0xa0000,
-			     0x20000);
+	const uint8_t rw = MOAT_IVMD_F_UNITY | MOAT_IVMD_F_IR | MOAT_IVMD_F_IW;
+	size_t a = ivrs_ivmd(&b, 0x20, rw, 0x1234, 0x5678, 0xa0000, 0x20000);
 	size_t s1 = ivrs_ivmd(&b, 0x21, MOAT_IVMD_F_EXCLUSION, 0x0200, 0, 0x34772000, 1);
 	size_t r = ivrs_ivmd(&b, 0x22, MOAT_IVMD_F_UNITY | MOAT_IVMD_F_IR | 0xf0, 0x0100, 0x01ff, 0x100000000ull,
 			     0x200000);
@@ -429,7 +429,8 @@ static void every_corpus_table_describes_one_unit_per_iommu(void **state)
 			struct moat_ivhd_entry e;
 			moat_ivrs_entries_begin(&first, &seen[k], &eit);
 			while (moat_ivrs_entry_next(&eit, &e, NULL) == MOAT_OK)
-				ioapics += e.type == MOAT_IVHD_ENTRY_SPECIAL && e.variety == MOAT_IVHD_SPECIAL_IOAPIC;
+				ioapics += e.type == MOAT_IVHD_ENTRY_SPECIAL &&
+					   e.variety == MOAT_IVHD_SPECIAL_IOAPIC;
 		}
 		assert_int_equal(o->d.units_count, nseen);
 		assert_int_equal(o->d.regions_count, ivmds);
@@ -440,7 +441,8 @@ static void every_corpus_table_describes_one_unit_per_iommu(void **state)
 		for (unsigned k = 0; k < nseen; k++) {
 			unsigned u;
 			for (u = 0; u < o->d.units_count; u++)
-				if (o->units[u].iommu_rid == seen[k].device_id && o->units[u].segment == seen[k].segment)
+				if (o->units[u].iommu_rid == seen[k].device_id &&
+				    o->units[u].segment == seen[k].segment)
 					break;
 			assert_true(u < o->d.units_count);
 			assert_int_equal(o->units[u].ivhd_type, seen[k].type);

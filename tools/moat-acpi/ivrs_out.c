@@ -270,8 +270,8 @@ static void feature_words(FILE *f, const struct moat_ivrs_struct *s, bool *xt, b
 		if (v & MOAT_IVHD_FEAT_HE_SUP)
 			word(w, sizeof(w), "hardware error registers");
 		if (MOAT_IVHD_FEAT_PN_COUNTERS(v) && MOAT_IVHD_FEAT_PN_BANKS(v)) {
-			snprintf(tmp, sizeof(tmp), "%u performance counters in %u banks", MOAT_IVHD_FEAT_PN_COUNTERS(v),
-				 MOAT_IVHD_FEAT_PN_BANKS(v));
+			snprintf(tmp, sizeof(tmp), "%u performance counters in %u banks",
+				 MOAT_IVHD_FEAT_PN_COUNTERS(v), MOAT_IVHD_FEAT_PN_BANKS(v));
 			word(w, sizeof(w), tmp);
 		}
 		if (MOAT_IVHD_FEAT_HATS(v) < 3) {
@@ -337,7 +337,8 @@ static void text_entry(FILE *f, const struct moat_ivhd_entry *e, uint16_t segmen
 		setting_words(f, e->setting);
 		break;
 	case MOAT_IVHD_ENTRY_ALIAS_SELECT:
-		fprintf(f, "    %s seen as %s (alias)", bdf(a, sizeof(a), e->device_id), bdf(b2, sizeof(b2), e->alias_id));
+		fprintf(f, "    %s seen as %s (alias)", bdf(a, sizeof(a), e->device_id),
+			bdf(b2, sizeof(b2), e->alias_id));
 		setting_words(f, e->setting);
 		break;
 	case MOAT_IVHD_ENTRY_EXT_SELECT:
@@ -412,7 +413,8 @@ static void text_iommu(FILE *f, const struct moat_ivrs_iter *first, const struct
 	fprintf(f, "  described by IVHD");
 	while (moat_ivrs_next(&w, &o, NULL) == MOAT_OK)
 		if (o.kind == MOAT_IVRS_KIND_IVHD && o.device_id == s->device_id && o.segment == s->segment)
-			fprintf(f, "%s %02xh at 0x%x%s", n++ ? "," : "", o.type, o.offset, o.offset == s->offset ? " (used)" : "");
+			fprintf(f, "%s %02xh at 0x%x%s", n++ ? "," : "", o.type, o.offset,
+				o.offset == s->offset ? " (used)" : "");
 	fputc('\n', f);
 	fprintf(f, "  capability at 0x%02x, MSI vector %u, unit id %u\n", s->capability_offset,
 		MOAT_IVHD_INFO_MSI_NUM(s->info), MOAT_IVHD_INFO_UNIT_ID(s->info));
@@ -525,8 +527,8 @@ static void print_text(const uint8_t *buf, size_t len, struct tool_out *o)
 	}
 	fprintf(f, "\nSummary: %u IOMMU(s); interrupt remapping: ", c.iommus);
 	if (c.ioapics)
-		fprintf(f, "can be enabled: %u IOAPIC(s) and %u HPET(s) have their device ids in the table", c.ioapics,
-			c.hpets);
+		fprintf(f, "can be enabled: %u IOAPIC(s) and %u HPET(s) have their device ids in the table",
+			c.ioapics, c.hpets);
 	else
 		fprintf(f, "the table maps no IOAPIC, so IOAPIC interrupts cannot be remapped from it");
 	fprintf(f, "; x2APIC interrupt remapping on %u of %u IOMMU(s)\n", c.iommus_xt, c.iommus);
