@@ -190,12 +190,14 @@ void moat_pt_gather_release(struct moat_pt *pt, struct moat_pt_gather *g)
 moat_status moat_pt_translate(const struct moat_pt *pt, uint64_t iova, uint64_t *phys, unsigned *prot,
 			      uint64_t *leaf_size)
 {
+	uint64_t path[MOAT_PT_MAX_LEVELS + 1];
 	const uint64_t *tbl;
 	unsigned allowed = MOAT_PT_RW;
 
 	if (!pt || !pt->root || iova > pt->iova_last)
 		return MOAT_ERR_INVALID_ARG;
 	tbl = pt->root;
+	path[pt->cfg.levels] = pt->root_phys;
 	for (unsigned level = pt->cfg.levels; level >= 1; level--) {
 		uint64_t addr = 0, size = pt_entry_size(level);
 		unsigned p = 0;
@@ -212,10 +214,15 @@ moat_status moat_pt_translate(const struct moat_pt *pt, uint64_t iova, uint64_t 
 				*leaf_size = size;
 			return MOAT_OK;
 		case PT_TABLE:
+			/* A link back to a table on the path is corruption, as in the walk. */
+			for (unsigned l = level; l <= pt->cfg.levels; l++)
+				if (path[l] == addr)
+					return MOAT_ERR_MALFORMED;
 			allowed &= p;
 			tbl = pt_virt(pt, addr);
 			if (!tbl)
 				return MOAT_ERR_MALFORMED;
+			path[level - 1] = addr;
 			break;
 		case PT_BAD:
 			return MOAT_ERR_MALFORMED;
@@ -267,7 +274,9 @@ moat_status moat_pt_walk(const struct moat_pt *pt, const struct moat_pt_walk_ops
 		case PT_EMPTY:
 			continue;
 		case PT_LEAF:
-			st = w->leaf ? w->leaf(ctx, iova, addr, pt_entry_size(level), prot & f->allowed) : MOAT_OK;
+			st = MOAT_OK;
+			if (w->leaf)
+				st = w->leaf(ctx, iova, addr, pt_entry_size(level), prot & f->allowed);
 			break;
 		case PT_TABLE:
 			for (unsigned d = 0; d <= depth; d++)
@@ -278,7 +287,8 @@ moat_status moat_pt_walk(const struct moat_pt *pt, const struct moat_pt_walk_ops
 				break;
 			}
 			st = w->table ? w->table(ctx, addr, child, level - 1, iova) : MOAT_OK;
-			stack[++depth] = (struct walk_frame){ child, addr, iova, 0, PT_ENTRIES, f->allowed & prot };
+			prot &= f->allowed;
+			stack[++depth] = (struct walk_frame){ child, addr, iova, 0, PT_ENTRIES, prot };
 			break;
 		default:
 			st = w->bad_entry ? w->bad_entry(ctx, iova, level, v) : MOAT_OK;

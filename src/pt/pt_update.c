@@ -43,6 +43,9 @@ struct pt_op {
 	uint64_t present;    /* bytes mapped in the range */
 	struct moat_pt_gather *g;
 
+	/* survey: physical address of the table visited at each level (to refuse links back up) */
+	uint64_t path[MOAT_PT_MAX_LEVELS + 1];
+
 	/* the pool of pages for phase 3 */
 	uint64_t *pool;
 	uint64_t pool_phys;
@@ -163,6 +166,16 @@ static void op_init(struct pt_op *op, struct moat_pt *pt)
 		op->table_bits[l] = pt->fmt->table_bits(l);
 }
 
+/* The table a survey may follow from @level, or NULL for a link phys_to_virt() does not know or
+ * one back to a table on the path (a cycle: corruption). */
+static const uint64_t *survey_child(struct pt_op *op, unsigned level, uint64_t addr)
+{
+	for (unsigned l = level; l <= op->pt->cfg.levels; l++)
+		if (op->path[l] == addr)
+			return NULL;
+	return pt_virt(op->pt, addr);
+}
+
 /* Common argument checks of map and unmap: the IOVA range, returned inclusive in *last. */
 static moat_status check_range(const struct moat_pt *pt, uint64_t iova, uint64_t size, uint64_t *last)
 {
@@ -201,13 +214,15 @@ static uint64_t count_new(const struct pt_op *op, unsigned level, uint64_t s, ui
 }
 
 /* Phase 1 of map over [s, e] in table @tbl at @level. */
-static moat_status map_survey(struct pt_op *op, const uint64_t *tbl, unsigned level, uint64_t s, uint64_t e)
+static moat_status map_survey(struct pt_op *op, const uint64_t *tbl, uint64_t tbl_phys, unsigned level,
+			      uint64_t s, uint64_t e)
 {
 	const uint64_t mask = pt_entry_size(level) - 1;
 	const bool leaf = op->leaf_ok & (1u << level);
 	const unsigned last = pt_index(e, level);
 	uint64_t eb = s & ~mask;
 
+	op->path[level] = tbl_phys;
 	for (unsigned i = pt_index(s, level); i <= last; i++, eb += mask + 1) {
 		const uint64_t v = tbl[i], cs = MOAT_MAX(s, eb), ce = MOAT_MIN(e, eb + mask);
 		uint64_t addr = 0;
@@ -228,10 +243,10 @@ static moat_status map_survey(struct pt_op *op, const uint64_t *tbl, unsigned le
 		case PT_LEAF:
 			return MOAT_ERR_OVERLAP;
 		case PT_TABLE:
-			child = pt_virt(op->pt, addr);
+			child = survey_child(op, level, addr);
 			if (!child)
 				return MOAT_ERR_MALFORMED;
-			st = map_survey(op, child, level - 1, cs, ce);
+			st = map_survey(op, child, addr, level - 1, cs, ce);
 			if (st != MOAT_OK)
 				return st;
 			break;
@@ -326,7 +341,7 @@ moat_status moat_pt_map(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64
 			op.full_cost[l] += PT_ENTRIES * op.full_cost[l - 1];
 	}
 
-	st = map_survey(&op, pt->root, top, iova, last);
+	st = map_survey(&op, pt->root, pt->root_phys, top, iova, last);
 	if (st == MOAT_OK)
 		st = pool_fill(&op);
 	if (st != MOAT_OK)
@@ -361,12 +376,14 @@ static uint64_t count_split(unsigned level, uint64_t s, uint64_t e)
 }
 
 /* Phase 1 of unmap over [s, e] in @tbl at @level: bytes mapped, pages for splits, corruption. */
-static moat_status unmap_survey(struct pt_op *op, const uint64_t *tbl, unsigned level, uint64_t s, uint64_t e)
+static moat_status unmap_survey(struct pt_op *op, const uint64_t *tbl, uint64_t tbl_phys, unsigned level,
+				uint64_t s, uint64_t e)
 {
 	const uint64_t mask = pt_entry_size(level) - 1;
 	const unsigned last = pt_index(e, level);
 	uint64_t eb = s & ~mask;
 
+	op->path[level] = tbl_phys;
 	for (unsigned i = pt_index(s, level); i <= last; i++, eb += mask + 1) {
 		const uint64_t v = tbl[i], cs = MOAT_MAX(s, eb), ce = MOAT_MIN(e, eb + mask);
 		uint64_t addr = 0;
@@ -383,10 +400,10 @@ static moat_status unmap_survey(struct pt_op *op, const uint64_t *tbl, unsigned 
 				op->need += count_split(level, cs, ce);
 			break;
 		case PT_TABLE:
-			child = pt_virt(op->pt, addr);
+			child = survey_child(op, level, addr);
 			if (!child)
 				return MOAT_ERR_MALFORMED;
-			st = unmap_survey(op, child, level - 1, cs, ce);
+			st = unmap_survey(op, child, addr, level - 1, cs, ce);
 			if (st != MOAT_OK)
 				return st;
 			break;
@@ -478,8 +495,8 @@ static void unmap_clear(struct pt_op *op, uint64_t *tbl, unsigned level, uint64_
 		flush_dirty(op, tbl, dirty);
 }
 
-static moat_status pt_unmap(struct moat_pt *pt, uint64_t iova, uint64_t size, struct moat_pt_gather *g, bool strict,
-			    uint64_t *unmapped)
+static moat_status pt_unmap(struct moat_pt *pt, uint64_t iova, uint64_t size, struct moat_pt_gather *g,
+			    bool strict, uint64_t *unmapped)
 {
 	struct pt_op op;
 	uint64_t last;
@@ -495,7 +512,7 @@ static moat_status pt_unmap(struct moat_pt *pt, uint64_t iova, uint64_t size, st
 
 	op_init(&op, pt);
 	op.g = g;
-	st = unmap_survey(&op, pt->root, pt->cfg.levels, iova, last);
+	st = unmap_survey(&op, pt->root, pt->root_phys, pt->cfg.levels, iova, last);
 	if (st != MOAT_OK)
 		return st;
 	if (strict && op.present != size)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Shared helpers of the page-table tests: a private page allocator per test (cookie-based, so tests
+ * Shared test support of the page-table tests: a private page allocator per test (cookie-based, so tests
  * are independent of each other and of the hosted platform), failure injection, flush recording,
  * snapshots of the live tables, and the entry layouts of both formats written from the specs
  * (independent of the engine's own definitions).
@@ -306,7 +306,8 @@ static inline uint64_t t_raw_leaf(const struct moat_pt *pt, struct tpages *tp, u
 }
 
 /* Pointer to the entry at @level on the path of @iova (the table at that level must exist). */
-static inline uint64_t *t_entry_ptr(const struct moat_pt *pt, struct tpages *tp, uint64_t iova, unsigned level)
+static inline uint64_t *t_entry_ptr(const struct moat_pt *pt, struct tpages *tp, uint64_t iova,
+				    unsigned level)
 {
 	uint64_t *tbl = pt->root;
 
@@ -332,7 +333,8 @@ struct t_snap {
 	size_t bad;
 };
 
-static inline moat_status t_snap_table(void *ctx, uint64_t phys, const void *virt, unsigned level, uint64_t iova)
+static inline moat_status t_snap_table(void *ctx, uint64_t phys, const void *virt, unsigned level,
+				       uint64_t iova)
 {
 	struct t_snap *s = ctx;
 
@@ -431,7 +433,8 @@ static inline moat_status t_leaves_leaf(void *ctx, uint64_t iova, uint64_t phys,
 	return MOAT_OK;
 }
 
-static inline moat_status t_leaves_table(void *ctx, uint64_t phys, const void *virt, unsigned level, uint64_t iova)
+static inline moat_status t_leaves_table(void *ctx, uint64_t phys, const void *virt, unsigned level,
+					 uint64_t iova)
 {
 	struct t_leaves *l = ctx;
 
@@ -456,7 +459,9 @@ static inline moat_status t_leaves_bad(void *ctx, uint64_t iova, unsigned level,
 
 static inline void t_leaves_take(const struct moat_pt *pt, struct t_leaves *l)
 {
-	const struct moat_pt_walk_ops w = { .table = t_leaves_table, .leaf = t_leaves_leaf, .bad_entry = t_leaves_bad };
+	const struct moat_pt_walk_ops w = {
+		.table = t_leaves_table, .leaf = t_leaves_leaf, .bad_entry = t_leaves_bad,
+	};
 
 	memset(l, 0, sizeof(*l));
 	assert_int_equal(moat_pt_walk(pt, &w, l), MOAT_OK);

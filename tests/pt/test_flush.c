@@ -130,8 +130,8 @@ static uint64_t checked_op(struct moat_pt *pt, struct tpages *tp, enum fop kind,
 			bool changed = !old || memcmp(&old->e[l * 8], &after.pages[p].e[l * 8], 64) != 0;
 
 			if (changed && !flushed(tp, virt + l * 8)) {
-				fprintf(stderr, "line %u of %s table 0x%llx written, not flushed\n", l, old ? "a" : "a new",
-					(unsigned long long)after.pages[p].phys);
+				fprintf(stderr, "line %u of %s table 0x%llx written, not flushed\n", l,
+					old ? "a" : "a new", (unsigned long long)after.pages[p].phys);
 				fail();
 			}
 		}

@@ -107,8 +107,8 @@ static void ranges_crossing_2m_boundaries_use_2m_leaves(void **state)
 		t_leaves_free(&l);
 
 		/* The same range with the output misaligned by 4 KiB: 4 KiB leaves only. */
-		assert_int_equal(moat_pt_map(&pt, T_1G / 2 + iova, T_1G / 2 + iova + delta + T_4K, size, MOAT_PT_READ),
-				 MOAT_OK);
+		assert_int_equal(moat_pt_map(&pt, T_1G / 2 + iova, T_1G / 2 + iova + delta + T_4K, size,
+					     MOAT_PT_READ), MOAT_OK);
 		assert_translates(&pt, T_1G / 2 + T_2M, T_1G / 2 + T_2M + delta + T_4K, MOAT_PT_READ, T_4K);
 		t_leaves_take(&pt, &l);
 		assert_int_equal(l.by_size[0], 5 + size / T_4K);

@@ -147,7 +147,9 @@ struct walk_ctx {
 static moat_status w_leaf(void *ctx, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
 {
 	struct walk_ctx *w = ctx;
-	unsigned bit = size == T_4K ? MOAT_PT_PAGE_4K : size == T_2M ? MOAT_PT_PAGE_2M : size == T_1G ? MOAT_PT_PAGE_1G : 0;
+	unsigned bit = size == T_4K ? MOAT_PT_PAGE_4K :
+		       size == T_2M ? MOAT_PT_PAGE_2M :
+		       size == T_1G ? MOAT_PT_PAGE_1G : 0;
 
 	if (!(bit & w->page_sizes))
 		w->bad_sizes++;
@@ -250,7 +252,8 @@ static void probe(struct run *r, uint64_t a)
 	CHECK(r, st == MOAT_OK);
 	CHECK(r, phys == iv->phys + (a - iv->s));
 	CHECK(r, prot == iv->prot);
-	CHECK(r, (sz == T_4K && (r->c->sizes & MOAT_PT_PAGE_4K)) || (sz == T_2M && (r->c->sizes & MOAT_PT_PAGE_2M)) ||
+	CHECK(r, (sz == T_4K && (r->c->sizes & MOAT_PT_PAGE_4K)) ||
+			 (sz == T_2M && (r->c->sizes & MOAT_PT_PAGE_2M)) ||
 			 (sz == T_1G && (r->c->sizes & MOAT_PT_PAGE_1G)));
 	if (sz > T_4K) {
 		/* A superpage maps its whole span contiguously. */
