@@ -175,8 +175,9 @@ moat_status moat_pt_init(struct moat_pt *pt, const struct moat_pt_config *cfg, c
 /*
  * moat_pt_destroy() - free every table page of the instance, the root included, at once.
  * The IOMMU must no longer use the tables (device detached, caches invalidated), and every gather
- * of the instance must have been released. Links to addresses phys_to_virt() does not know, and
- * links back to a table on the path, are not followed. The instance is unusable afterwards.
+ * of the instance must have been released. Links to addresses phys_to_virt() does not know (a
+ * page already freed, when phys_to_virt() forgets freed pages), and links back to a table on the
+ * path, are not followed. The instance is unusable afterwards.
  */
 void moat_pt_destroy(struct moat_pt *pt);
 
@@ -239,7 +240,8 @@ void moat_pt_gather_release(struct moat_pt *pt, struct moat_pt_gather *g);
  * @phys (if not NULL) receives the physical address of the byte @iova, @prot the permissions
  * (ANDed over the levels), @leaf_size the size of the leaf holding it (4 KiB, 2 MiB, 1 GiB).
  * Returns MOAT_OK; MOAT_ERR_NOT_FOUND when @iova is not mapped; MOAT_ERR_INVALID_ARG when @iova is
- * past iova_last or @pt is NULL; MOAT_ERR_MALFORMED when the path holds a corrupt entry.
+ * past iova_last or @pt is NULL; MOAT_ERR_MALFORMED when the path holds a corrupt entry (one the
+ * walk would report as bad, a link back up the path included).
  */
 moat_status moat_pt_translate(const struct moat_pt *pt, uint64_t iova, uint64_t *phys, unsigned *prot,
 			      uint64_t *leaf_size);
