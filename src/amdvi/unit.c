@@ -283,13 +283,6 @@ moat_status moat_amdvi_release(struct moat_amdvi_unit *u)
 	return MOAT_OK;
 }
 
-static void page_add(uint64_t pa, uint64_t *phys, unsigned max, unsigned *n)
-{
-	if (*n < max)
-		phys[*n] = pa;
-	(*n)++;
-}
-
 moat_status moat_amdvi_pages(const struct moat_amdvi_unit *u, uint64_t *phys, unsigned max, unsigned *count)
 {
 	unsigned n = 0;
@@ -300,13 +293,13 @@ moat_status moat_amdvi_pages(const struct moat_amdvi_unit *u, uint64_t *phys, un
 		return MOAT_ERR_INVALID_ARG;
 	if (u->dt_phys)
 		for (uint32_t p = 0; p < u->dt_entries / AMDVI_DTE_PER_PAGE; p++)
-			page_add(u->dt_phys + (uint64_t)p * MOAT_PAGE_SIZE, phys, max, &n);
+			moat_list_add64(u->dt_phys + (uint64_t)p * MOAT_PAGE_SIZE, phys, max, &n);
 	if (u->cmd)
-		page_add(u->cmd_phys, phys, max, &n);
+		moat_list_add64(u->cmd_phys, phys, max, &n);
 	if (u->sem)
-		page_add(u->sem_phys, phys, max, &n);
+		moat_list_add64(u->sem_phys, phys, max, &n);
 	if (u->evt)
-		page_add(u->evt_phys, phys, max, &n);
+		moat_list_add64(u->evt_phys, phys, max, &n);
 	*count = n;
 	return n <= max ? MOAT_OK : MOAT_ERR_NO_SPACE;
 }

@@ -199,13 +199,6 @@ moat_status moat_vtd_context_get(const struct moat_vtd_unit *u, uint32_t rid, st
 	return MOAT_OK;
 }
 
-static void page_add(uint64_t pa, uint64_t *phys, unsigned max, unsigned *n)
-{
-	if (*n < max)
-		phys[*n] = pa;
-	(*n)++;
-}
-
 moat_status moat_vtd_pages(const struct moat_vtd_unit *u, uint64_t *phys, unsigned max, unsigned *count)
 {
 	unsigned n = 0;
@@ -215,14 +208,14 @@ moat_status moat_vtd_pages(const struct moat_vtd_unit *u, uint64_t *phys, unsign
 	if (!count || (max && !phys))
 		return MOAT_ERR_INVALID_ARG;
 	if (u->root)
-		page_add(u->root_phys, phys, max, &n);
+		moat_list_add64(u->root_phys, phys, max, &n);
 	for (unsigned bus = 0; bus < VTD_ENTRIES_PER_TABLE; bus++)
 		if (u->ctx[bus])
-			page_add(u->ctx_phys[bus], phys, max, &n);
+			moat_list_add64(u->ctx_phys[bus], phys, max, &n);
 	if (u->iq)
-		page_add(u->iq_phys, phys, max, &n);
+		moat_list_add64(u->iq_phys, phys, max, &n);
 	if (u->wait_status)
-		page_add(u->wait_status_phys, phys, max, &n);
+		moat_list_add64(u->wait_status_phys, phys, max, &n);
 	*count = n;
 	return n <= max ? MOAT_OK : MOAT_ERR_NO_SPACE;
 }

@@ -44,6 +44,15 @@ static inline uint64_t moat_le64(const uint8_t *p)
 	return (uint64_t)moat_le32(p) | ((uint64_t)moat_le32(p + 4) << 32);
 }
 
+/* Append @v to @list of @max slots (kept only while there is room); *@n counts every value, so a
+ * caller learns the size needed. */
+static inline void moat_list_add64(uint64_t v, uint64_t *list, unsigned max, unsigned *n)
+{
+	if (*n < max)
+		list[*n] = v;
+	(*n)++;
+}
+
 size_t moat_strlen(const char *s);
 size_t moat_strnlen(const char *s, size_t max);
 
