@@ -38,7 +38,10 @@
  * domain maps is unmapped from it (and its translation invalidated) before the page is used as a
  * table of another domain or handed to a driver; the host domain's own new table pages come from
  * a small pool of pages already taken out, or are taken out at the end of the operation that
- * allocated them. A Moat-owned page taken out of the host domain is mapped back into it when Moat
+ * allocated them. Every operation ends with the pool full (when the platform has the pages), except
+ * moat_protect_host() on a domain no device uses yet: no device can reach its new tables before it
+ * returns, so it leaves the pool to the next operation, at the latest to the attach of the first
+ * device (moat_domain_attach() fills it before the device can translate). A Moat-owned page taken out of the host domain is mapped back into it when Moat
  * gives the page back to the platform (unless it is in the registry by then).
  */
 #ifndef MOAT_MOAT_H
@@ -131,6 +134,8 @@ struct moat_track {
 	uint64_t owned;                /* pages marked owned (nodes included) */
 	uint64_t pending;              /* owned pages not yet checked against the host domain */
 	uint64_t restore;              /* freed pages waiting to go back into the host domain */
+	uint64_t owned_lo, owned_hi;   /* every owned frame lies in [owned_lo, owned_hi] (never shrinks;
+					  lo > hi before the first) */
 };
 
 /* The page-table configuration every unit can use (what the drivers negotiated). */
@@ -162,6 +167,9 @@ struct moat_system {
 	uint64_t pool_phys[MOAT_HOST_POOL + 1];
 	unsigned pool_count;
 	bool in_settle;
+	/* Pages the host domain gained (mapped back) minus pages taken out of it, since the system
+	 * was set up: lets moat_protect_host() report what it mapped without walking the tables. */
+	int64_t host_page_delta;
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -411,6 +419,8 @@ struct moat_host_report {
  * Cost: O(n^2) in the number of entries (firmware maps hold tens to hundreds) plus the maps.
  * Table pages allocated while building, which may lie in RAM already mapped, are Moat-owned and
  * taken back out until nothing changes (bounded), so moat_audit() finds no violation afterwards.
+ * Attach devices after this call: with a device already attached, the build takes its table
+ * pages from the pool (owned before any RAM is mapped) and refills it, which costs a little more.
  * @report may be NULL.
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL @dom, @map NULL with @n > 0, dead domain);
  * MOAT_ERR_STATE (@dom not empty, or the system already has a host domain);

@@ -65,8 +65,22 @@ void core_page_free(struct moat_system *sys, void *virt, uint64_t phys);
  * stopped it (pending pages then stay marked and are retried by the next call).
  */
 moat_status core_settle(struct moat_system *sys, unsigned *passes);
+/* core_settle() that refills the pool only when @refill (moat_protect_host() with no device
+ * attached yet leaves the refill to the attach that makes the domain live). */
+moat_status core_settle_opt(struct moat_system *sys, unsigned *passes, bool refill);
 /* Give the pool back to the platform (at fini). */
 void core_pool_drain(struct moat_system *sys);
+/*
+ * Fill the pool before a host domain exists: the pages are Moat-owned from the start, so the
+ * host-protection build never maps them and nothing needs taking out. False when the platform
+ * gave no page.
+ */
+bool core_pool_prefill(struct moat_system *sys);
+/* Whether the pool holds MOAT_HOST_POOL pages. */
+static inline bool core_pool_full(const struct moat_system *sys)
+{
+	return sys->pool_count == MOAT_HOST_POOL;
+}
 
 /* ---- units and invalidation (system.c) ---- */
 

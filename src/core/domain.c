@@ -203,6 +203,10 @@ moat_status moat_domain_attach(struct moat_domain *dom, uint16_t segment, uint16
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "not a live domain");
 	sys = dom->sys;
 	core_lock(sys);
+	/* The host domain's pool is full before a device can use the domain (moat_protect_host()
+	 * leaves it to the first attach), so its own table pages never need to be reachable. */
+	if (dom->host && !core_pool_full(sys))
+		core_settle(sys, NULL);
 	u = moat_unit_route(sys, segment, rid);
 	if (!u) {
 		st = moat_diag_set(diag, MOAT_ERR_NOT_FOUND, NULL, 0, "no IOMMU unit translates device " DEV_FMT,

@@ -82,6 +82,7 @@ struct build {
 	struct moat_system *sys;
 	struct moat_domain *dom;
 	uint64_t lo, hi;         /* extent of what was mapped (for undoing), lo > hi when nothing */
+	uint64_t mapped;         /* bytes mapped */
 };
 
 /* Identity-map the page-aligned run [@first, @last] except protected memory. */
@@ -118,6 +119,7 @@ static moat_status map_run(struct build *b, uint64_t first, uint64_t last)
 				return st;
 			b->lo = MOAT_MIN(b->lo, c);
 			b->hi = MOAT_MAX(b->hi, gap_last);
+			b->mapped += gap_last - c + 1;
 		}
 		if (!block || bl >= last)
 			return MOAT_OK;
@@ -135,15 +137,19 @@ static moat_status first_leaf(void *ctx, uint64_t iova, uint64_t phys, uint64_t 
 	return MOAT_END;
 }
 
-static moat_status sum_leaf(void *ctx, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
+/* Whether @pt maps nothing. The engine frees emptied tables and writes zero for absent entries:
+ * a lone all-zero root is empty without decoding it; anything else is walked. */
+static bool pt_empty(const struct moat_pt *pt)
 {
-	uint64_t *sum = ctx;
+	const struct moat_pt_walk_ops any_leaf = { .leaf = first_leaf };
+	const uint64_t *root = pt->root;
+	uint64_t any = 0;
 
-	(void)iova;
-	(void)phys;
-	(void)prot;
-	*sum += size;
-	return MOAT_OK;
+	if (pt->table_pages > 1)
+		return false;
+	for (unsigned i = 0; i < MOAT_PAGE_SIZE / sizeof(uint64_t); i++)
+		any |= root[i];
+	return !any || moat_pt_walk(pt, &any_leaf, NULL) == MOAT_OK;
 }
 
 static void build_undo(struct build *b)
@@ -167,13 +173,13 @@ static void build_undo(struct build *b)
 moat_status moat_protect_host(struct moat_domain *dom, const struct moat_mem_range *map, size_t n,
 			      struct moat_host_report *report, struct moat_diag *diag)
 {
-	const struct moat_pt_walk_ops any_leaf = { .leaf = first_leaf };
-	const struct moat_pt_walk_ops sum = { .leaf = sum_leaf };
 	struct moat_host_report rep;
 	struct sweep sw = { map, n, 0, false };
 	struct build b;
 	struct moat_system *sys;
 	uint64_t first, last, limit;
+	int64_t delta;
+	bool live;
 	moat_status st = MOAT_OK;
 
 	if (!core_dom_ok(dom) || (!map && n))
@@ -185,12 +191,23 @@ moat_status moat_protect_host(struct moat_domain *dom, const struct moat_mem_ran
 				   (unsigned)sys->host->id);
 		goto out;
 	}
-	if (moat_pt_walk(&dom->pt, &any_leaf, NULL) != MOAT_OK) {
+	if (!pt_empty(&dom->pt)) {
 		st = moat_diag_set(diag, MOAT_ERR_STATE, NULL, 0, "domain %u is not empty", (unsigned)dom->id);
 		goto out;
 	}
 	moat_memset(&rep, 0, sizeof(rep));
-	b = (struct build){ sys, dom, UINT64_MAX, 0 };
+	b = (struct build){ sys, dom, UINT64_MAX, 0, 0 };
+	delta = sys->host_page_delta;
+	/*
+	 * Table pages for the build. With a device already translating through the domain, they come
+	 * from the pool, whose pages are owned before any run is mapped (so no run maps them): no
+	 * device can reach them. With none, no device can use the domain before this call returns, so
+	 * new table pages are simply taken out at the end, and the pool is filled by the attach that
+	 * makes the domain live (moat_domain_attach()).
+	 */
+	live = dom->devices != 0;
+	if (live)
+		core_pool_prefill(sys);
 	sys->host = dom;
 	dom->host = true;
 	limit = MOAT_MIN(dom->pt.iova_last, CORE_PHYS_LIMIT - 1);
@@ -224,14 +241,15 @@ moat_status moat_protect_host(struct moat_domain *dom, const struct moat_mem_ran
 			goto out;
 		}
 	}
-	st = core_settle(sys, &rep.settle_passes);
+	st = core_settle_opt(sys, &rep.settle_passes, live);
 	if (st != MOAT_OK) {
 		moat_diag_set(diag, st, NULL, 0, "host domain %u: taking Moat pages out: %s", (unsigned)dom->id,
 			      moat_status_text(st));
 		build_undo(&b);
 		goto out;
 	}
-	moat_pt_walk(&dom->pt, &sum, &rep.mapped_bytes);
+	/* What the runs mapped, less the Moat pages settling took out (or plus those it put back). */
+	rep.mapped_bytes = b.mapped + (uint64_t)(sys->host_page_delta - delta) * MOAT_PAGE_SIZE;
 	rep.protected_bytes = rep.ram_bytes - rep.unreachable_bytes - rep.mapped_bytes;
 	rep.table_pages = dom->pt.table_pages;
 	if (report)

@@ -37,8 +37,10 @@ static moat_status punch_page(struct moat_system *sys, uint64_t phys, struct moa
 	if (out != phys)
 		return MOAT_OK;
 	st = moat_pt_unmap_present(&host->pt, phys, MOAT_PAGE_SIZE, g, NULL);
-	if (st == MOAT_OK)
+	if (st == MOAT_OK) {
 		*punched = true;
+		sys->host_page_delta--;
+	}
 	return st;
 }
 
@@ -189,7 +191,7 @@ static moat_status settle_pending(struct moat_system *sys)
 	bool any = false;
 
 	moat_pt_gather_init(&g);
-	while (track_next(sys, TK_PENDING, TK_KINDS, from, CORE_PFN_LIMIT - 1, &pfn)) {
+	while (sys->track.pending && track_next(sys, TK_PENDING, TK_KINDS, from, CORE_PFN_LIMIT - 1, &pfn)) {
 		bool punched;
 
 		track_clear(sys, pfn, TK_BIT(TK_PENDING));
@@ -219,7 +221,7 @@ static moat_status settle_restore(struct moat_system *sys)
 	uint64_t from = 0, pfn, lo = UINT64_MAX, hi = 0;
 	moat_status st = MOAT_OK;
 
-	while (track_next(sys, TK_RESTORE, TK_KINDS, from, CORE_PFN_LIMIT - 1, &pfn)) {
+	while (sys->track.restore && track_next(sys, TK_RESTORE, TK_KINDS, from, CORE_PFN_LIMIT - 1, &pfn)) {
 		uint64_t phys = pfn << CORE_PAGE_SHIFT;
 		moat_status mst;
 
@@ -229,6 +231,7 @@ static moat_status settle_restore(struct moat_system *sys)
 			continue;
 		mst = moat_pt_map(&host->pt, phys, phys, MOAT_PAGE_SIZE, MOAT_PT_RW);
 		if (mst == MOAT_OK) {
+			sys->host_page_delta++;
 			lo = MOAT_MIN(lo, phys);
 			hi = MOAT_MAX(hi, phys + CORE_PAGE_MASK);
 		} else if (mst != MOAT_ERR_OVERLAP) {
@@ -254,7 +257,9 @@ static bool pool_refill(struct moat_system *sys)
 
 		if (!virt)
 			break;
-		if (track_mark(sys, p >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | TK_BIT(TK_PENDING)) != MOAT_OK) {
+		/* With a host domain the page may be mapped there: the next pass punches it. */
+		if (track_mark(sys, p >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | (sys->host ? TK_BIT(TK_PENDING) : 0)) !=
+		    MOAT_OK) {
 			moat_plat_page_free(virt, p);
 			break;
 		}
@@ -268,8 +273,12 @@ static bool pool_refill(struct moat_system *sys)
 
 moat_status core_settle(struct moat_system *sys, unsigned *passes)
 {
+	return core_settle_opt(sys, passes, true);
+}
+
+moat_status core_settle_opt(struct moat_system *sys, unsigned *passes, bool refill)
+{
 	moat_status st = MOAT_OK;
-	bool refill = true;
 	unsigned pass;
 
 	if (sys->in_settle)
@@ -305,6 +314,13 @@ moat_status core_settle(struct moat_system *sys, unsigned *passes)
 	}
 	sys->in_settle = false;
 	return st;
+}
+
+bool core_pool_prefill(struct moat_system *sys)
+{
+	if (sys->host || sys->pool_count == MOAT_HOST_POOL)
+		return sys->pool_count > 0;
+	return pool_refill(sys);
 }
 
 void core_pool_drain(struct moat_system *sys)

@@ -55,6 +55,7 @@ moat_status moat_system_init(struct moat_system *sys, const struct moat_system_c
 	if (!pt_config_valid(&cfg->pt) || cfg->domain_id_min > cfg->domain_id_max)
 		return MOAT_ERR_INVALID_ARG;
 	moat_memset(sys, 0, sizeof(*sys));
+	sys->track.owned_lo = UINT64_MAX;
 	sys->cfg = *cfg;
 	if (!sys->cfg.domain_id_min && !sys->cfg.domain_id_max) {
 		sys->cfg.domain_id_min = 1;

@@ -94,6 +94,10 @@ static unsigned bits_set(struct moat_system *sys, uint64_t *leaf, uint64_t pfn, 
 			changed |= TK_BIT(k);
 		}
 	}
+	if (mask & TK_BIT(TK_OWNED)) {
+		sys->track.owned_lo = MOAT_MIN(sys->track.owned_lo, pfn);
+		sys->track.owned_hi = MOAT_MAX(sys->track.owned_hi, pfn);
+	}
 	return changed;
 }
 
@@ -318,7 +322,7 @@ bool track_next(const struct moat_system *sys, enum track_kind kind, unsigned wi
 		return false;
 	if (q.hi >= CORE_PFN_LIMIT)
 		q.hi = CORE_PFN_LIMIT - 1;
-	if (kind == TK_OWNED && !sys->track.owned)
+	if (kind == TK_OWNED && (!sys->track.owned || q.lo > sys->track.owned_hi || q.hi < sys->track.owned_lo))
 		return false;
 	if (kind == TK_PENDING && !sys->track.pending)
 		return false;
@@ -397,4 +401,6 @@ void track_fini(struct moat_system *sys)
 	sys->track.owned = 0;
 	sys->track.pending = 0;
 	sys->track.restore = 0;
+	sys->track.owned_lo = UINT64_MAX;
+	sys->track.owned_hi = 0;
 }

@@ -220,21 +220,30 @@ static moat_status map_survey(struct pt_op *op, const uint64_t *tbl, uint64_t tb
 	const uint64_t mask = pt_entry_size(level) - 1;
 	const bool leaf = op->leaf_ok & (1u << level);
 	const unsigned last = pt_index(e, level);
+	/* Entries from the first aligned one up to (not including) full_end are covered in full. */
+	const unsigned full_end = (e & mask) == mask ? last + 1 : last;
 	uint64_t eb = s & ~mask;
 
 	op->path[level] = tbl_phys;
 	for (unsigned i = pt_index(s, level); i <= last; i++, eb += mask + 1) {
+		if (leaf && eb >= s && i < full_end) {
+			/* A run of whole leaves: every entry must be absent; one pass, no branch per entry. */
+			uint64_t any = 0;
+
+			for (unsigned k = i; k < full_end; k++)
+				any |= tbl[k];
+			if (any)
+				return MOAT_ERR_OVERLAP;
+			eb += (uint64_t)(full_end - 1 - i) * (mask + 1);
+			i = full_end - 1;
+			continue;
+		}
+
 		const uint64_t v = tbl[i], cs = MOAT_MAX(s, eb), ce = MOAT_MIN(e, eb + mask);
 		uint64_t addr = 0;
 		unsigned prot;
 		const uint64_t *child;
 		moat_status st;
-
-		if (leaf && cs == eb && ce == eb + mask) {
-			if (v)
-				return MOAT_ERR_OVERLAP;
-			continue;
-		}
 		if (!v) {
 			op->need += count_new(op, level - 1, cs, ce);
 			continue;

@@ -13,6 +13,26 @@ struct host_fixture {
 	struct moat_host_report rep;
 };
 
+static moat_status sum_leaf(void *ctx, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
+{
+	(void)iova;
+	(void)phys;
+	(void)prot;
+	*(uint64_t *)ctx += size;
+	return MOAT_OK;
+}
+
+/* The report's mapped bytes are what the live tables map (the report is not a walk of its own). */
+static void check_report_matches_tables(struct host_fixture *f)
+{
+	const struct moat_pt_walk_ops ops = { .leaf = sum_leaf };
+	uint64_t sum = 0;
+
+	assert_int_equal(moat_pt_walk(&f->dom.pt, &ops, &sum), MOAT_OK);
+	assert_int_equal(f->rep.mapped_bytes, sum);
+	assert_int_equal(f->rep.table_pages, f->dom.pt.table_pages);
+}
+
 static void host_build(struct host_fixture *f, unsigned sizes, const struct moat_mem_range *map, size_t n)
 {
 	struct moat_diag diag;
@@ -25,6 +45,7 @@ static void host_build(struct host_fixture *f, unsigned sizes, const struct moat
 		fprintf(stderr, "protect_host: %s: %s\n", moat_status_str(st), diag.msg);
 	assert_int_equal(st, MOAT_OK);
 	assert_true(f->dom.host);
+	check_report_matches_tables(f);
 }
 
 static void host_teardown(struct host_fixture *f)
@@ -49,6 +70,7 @@ static void small_map_with_unaligned_protected_ranges(void **state)
 	assert_int_equal(moat_domain_create(f.sys, &f.dom), MOAT_OK);
 	assert_int_equal(moat_protect_host(&f.dom, map, N(map), &f.rep, NULL), MOAT_OK);
 	check_host(f.sys, &f.dom, map, N(map));
+	check_report_matches_tables(&f);
 	assert_int_equal(f.rep.ram_bytes, 0x9f000 + 0x7f00000);
 	assert_int_equal(f.rep.unreachable_bytes, 0);
 	assert_int_equal(f.rep.protected_bytes, (0x346000 - 0x123000) + 0x2000);
@@ -343,6 +365,42 @@ static void a_second_host_domain_after_the_first_is_gone(void **state)
 	t_system_free(sys);
 }
 
+/* With no device, the build leaves the pool to the first attach, which fills it before the device
+ * translates; with a device attached first, the build's tables come from a pool owned before any RAM
+ * was mapped. Both end with the host's tables out of the host domain and the audit clean. */
+static void the_pool_is_full_before_a_device_uses_the_host_domain(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = { { 0, 0x80000000, MOAT_MEM_RAM }, ARENA_RAM };
+
+	for (unsigned early = 0; early < 2; early++) {
+		struct null_unit nu;
+		struct host_fixture f;
+
+		f.sys = t_system(ALL_SIZES);
+		nu_init(&nu, 0, -1);
+		assert_int_equal(moat_system_add_unit(f.sys, &nu.unit), MOAT_OK);
+		assert_int_equal(moat_domain_create(f.sys, &f.dom), MOAT_OK);
+		if (early)
+			assert_int_equal(moat_domain_attach(&f.dom, 0, 0x10, NULL), MOAT_OK);
+		assert_int_equal(moat_protect_host(&f.dom, map, N(map), &f.rep, NULL), MOAT_OK);
+		check_report_matches_tables(&f);
+		check_host(f.sys, &f.dom, map, N(map));
+		assert_false(t_mapped_identity(&f.dom, f.dom.pt.root_phys));
+		if (early) {
+			assert_int_equal(f.sys->pool_count, MOAT_HOST_POOL);
+		} else {
+			assert_int_equal(f.sys->pool_count, 0);
+			assert_int_equal(moat_domain_attach(&f.dom, 0, 0x10, NULL), MOAT_OK);
+			assert_int_equal(f.sys->pool_count, MOAT_HOST_POOL);
+		}
+		for (unsigned i = 0; i < f.sys->pool_count; i++)
+			assert_false(t_mapped_identity(&f.dom, f.sys->pool_phys[i]));
+		assert_int_equal(moat_domain_detach(f.sys, 0, 0x10, NULL), MOAT_OK);
+		host_teardown(&f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +415,7 @@ int main(void)
 		cmocka_unit_test(later_moat_pages_leave_the_host_domain_and_come_back),
 		cmocka_unit_test(protecting_mapped_memory_punches_the_host_and_refuses_others),
 		cmocka_unit_test(a_second_host_domain_after_the_first_is_gone),
+		cmocka_unit_test(the_pool_is_full_before_a_device_uses_the_host_domain),
 	};
 
 	moat_hosted_set_log_level(MOAT_LOG_ERROR);
