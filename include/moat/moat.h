@@ -136,6 +136,10 @@ struct moat_track {
 	uint64_t restore;              /* freed pages waiting to go back into the host domain */
 	uint64_t owned_lo, owned_hi;   /* every owned frame lies in [owned_lo, owned_hi] (never shrinks;
 					  lo > hi before the first) */
+	uint64_t pending_lo;           /* no pending frame below it (UINT64_MAX when none) */
+	uint64_t restore_lo;           /* no restore frame below it (UINT64_MAX when none) */
+	uint64_t leaf_key;             /* 1 + the leaf number of leaf_virt (0: none cached) */
+	uint64_t *leaf_virt;           /* the leaf node looked up last */
 };
 
 /* The page-table configuration every unit can use (what the drivers negotiated). */

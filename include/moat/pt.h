@@ -122,6 +122,7 @@ struct moat_pt {
 	/* private */
 	const struct moat_pt_format_desc *fmt;
 	unsigned leaf_levels;      /* bit L set: level L may hold a leaf (format and page_sizes) */
+	bool used;                 /* a map succeeded once: the tables may hold leaves */
 };
 
 /*
@@ -195,6 +196,15 @@ void moat_pt_destroy(struct moat_pt *pt);
  * (corruption). On every error the tables are unchanged, bit for bit.
  */
 moat_status moat_pt_map(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
+
+/*
+ * moat_pt_map_unused() - moat_pt_map() for a range the caller knows is unused: no entry of the
+ * tables covers a whole leaf slot of it (e.g. disjoint ranges mapped into a new instance, as the
+ * host-protection build does). The leaf slots are then not read to check for overlap; the rest of
+ * the checks, the statuses and the all-or-nothing rule are those of moat_pt_map(). A range that
+ * is not unused is not detected: its whole-slot entries are overwritten.
+ */
+moat_status moat_pt_map_unused(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
 
 /*
  * moat_pt_unmap() - remove the translation of [@iova, @iova + @size), which must be mapped in full.

@@ -114,7 +114,8 @@ static moat_status map_run(struct build *b, uint64_t first, uint64_t last)
 		if (!block || bs > c) {
 			uint64_t gap_last = block ? bs - 1 : last;
 
-			st = moat_pt_map(&b->dom->pt, c, c, gap_last - c + 1, MOAT_PT_RW);
+			/* The domain was empty and the runs are disjoint: nothing to check for overlap. */
+			st = moat_pt_map_unused(&b->dom->pt, c, c, gap_last - c + 1, MOAT_PT_RW);
 			if (st != MOAT_OK)
 				return st;
 			b->lo = MOAT_MIN(b->lo, c);
@@ -137,14 +138,16 @@ static moat_status first_leaf(void *ctx, uint64_t iova, uint64_t phys, uint64_t 
 	return MOAT_END;
 }
 
-/* Whether @pt maps nothing. The engine frees emptied tables and writes zero for absent entries:
- * a lone all-zero root is empty without decoding it; anything else is walked. */
+/* Whether @pt maps nothing. Never mapped is empty; the engine frees emptied tables and writes
+ * zero for absent entries: a lone all-zero root is empty without decoding it; else it is walked. */
 static bool pt_empty(const struct moat_pt *pt)
 {
 	const struct moat_pt_walk_ops any_leaf = { .leaf = first_leaf };
 	const uint64_t *root = pt->root;
 	uint64_t any = 0;
 
+	if (!pt->used)
+		return true;
 	if (pt->table_pages > 1)
 		return false;
 	for (unsigned i = 0; i < MOAT_PAGE_SIZE / sizeof(uint64_t); i++)
@@ -254,9 +257,6 @@ moat_status moat_protect_host(struct moat_domain *dom, const struct moat_mem_ran
 	rep.table_pages = dom->pt.table_pages;
 	if (report)
 		*report = rep;
-	moat_log(MOAT_LOG_INFO, "host domain %u: %llu MiB of RAM mapped, %llu KiB protected, %llu table pages",
-		 (unsigned)dom->id, (unsigned long long)(rep.mapped_bytes >> 20),
-		 (unsigned long long)(rep.protected_bytes >> 10), (unsigned long long)rep.table_pages);
 out:
 	core_unlock(sys);
 	return st;

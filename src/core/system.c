@@ -56,6 +56,8 @@ moat_status moat_system_init(struct moat_system *sys, const struct moat_system_c
 		return MOAT_ERR_INVALID_ARG;
 	moat_memset(sys, 0, sizeof(*sys));
 	sys->track.owned_lo = UINT64_MAX;
+	sys->track.pending_lo = UINT64_MAX;
+	sys->track.restore_lo = UINT64_MAX;
 	sys->cfg = *cfg;
 	if (!sys->cfg.domain_id_min && !sys->cfg.domain_id_max) {
 		sys->cfg.domain_id_min = 1;

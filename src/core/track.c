@@ -46,12 +46,17 @@ static inline uint64_t leaf_bit(uint64_t pfn)
 }
 
 /* The leaf of @pfn, or NULL when absent. */
-static uint64_t *leaf_find(const struct moat_system *sys, uint64_t pfn)
+#define LEAF_KEY(pfn) (((pfn) / LEAF_FRAMES) + 1u)
+
+/* The leaf node of @pfn, or NULL. The last leaf looked up is cached: pages come in runs. */
+static uint64_t *leaf_lookup(const struct moat_system *sys, uint64_t pfn)
 {
 	uint64_t phys;
 
 	if (pfn >= CORE_PFN_LIMIT)
 		return NULL;
+	if (sys->track.leaf_key == LEAF_KEY(pfn))
+		return sys->track.leaf_virt;
 	phys = sys->track.top[pfn >> TOP_SHIFT];
 	for (unsigned depth = 1; depth < DEPTH_LEAF && phys; depth++) {
 		const uint64_t *node = node_virt(phys);
@@ -63,6 +68,17 @@ static uint64_t *leaf_find(const struct moat_system *sys, uint64_t pfn)
 	return phys ? node_virt(phys) : NULL;
 }
 
+static uint64_t *leaf_find(struct moat_system *sys, uint64_t pfn)
+{
+	uint64_t *leaf = leaf_lookup(sys, pfn);
+
+	if (leaf) {
+		sys->track.leaf_key = LEAF_KEY(pfn);
+		sys->track.leaf_virt = leaf;
+	}
+	return leaf;
+}
+
 static void count(struct moat_system *sys, unsigned kind, int delta)
 {
 	switch (kind) {
@@ -71,9 +87,13 @@ static void count(struct moat_system *sys, unsigned kind, int delta)
 		break;
 	case TK_PENDING:
 		sys->track.pending += (uint64_t)(int64_t)delta;
+		if (!sys->track.pending)
+			sys->track.pending_lo = UINT64_MAX;
 		break;
 	case TK_RESTORE:
 		sys->track.restore += (uint64_t)(int64_t)delta;
+		if (!sys->track.restore)
+			sys->track.restore_lo = UINT64_MAX;
 		break;
 	default:
 		break;
@@ -98,6 +118,10 @@ static unsigned bits_set(struct moat_system *sys, uint64_t *leaf, uint64_t pfn, 
 		sys->track.owned_lo = MOAT_MIN(sys->track.owned_lo, pfn);
 		sys->track.owned_hi = MOAT_MAX(sys->track.owned_hi, pfn);
 	}
+	if (changed & TK_BIT(TK_PENDING))
+		sys->track.pending_lo = MOAT_MIN(sys->track.pending_lo, pfn);
+	if (changed & TK_BIT(TK_RESTORE))
+		sys->track.restore_lo = MOAT_MIN(sys->track.restore_lo, pfn);
 	return changed;
 }
 
@@ -141,6 +165,10 @@ static moat_status path_ensure(struct moat_system *sys, struct mark_op *op, uint
 {
 	uint64_t *slot = &sys->track.top[pfn >> TOP_SHIFT];
 
+	if (sys->track.leaf_key == LEAF_KEY(pfn)) {
+		*leaf = sys->track.leaf_virt;
+		return MOAT_OK;
+	}
 	for (unsigned depth = 1; depth <= DEPTH_LEAF; depth++) {
 		uint64_t *node;
 
@@ -172,6 +200,8 @@ static moat_status path_ensure(struct moat_system *sys, struct mark_op *op, uint
 			return MOAT_ERR_STATE;
 		if (depth == DEPTH_LEAF) {
 			*leaf = node;
+			sys->track.leaf_key = LEAF_KEY(pfn);
+			sys->track.leaf_virt = node;
 			return MOAT_OK;
 		}
 		slot = &node[(pfn >> node_shift(depth)) & (NODE_ENTRIES - 1)];
@@ -189,6 +219,8 @@ static void mark_undo(struct moat_system *sys, struct mark_op *op)
 		bits_clear(sys, leaf, op->pfn[i], op->set[i]);
 		bits_set(sys, leaf, op->pfn[i], op->cleared[i]);
 	}
+	if (op->nodes)
+		sys->track.leaf_key = 0;   /* the cached leaf may be one of them */
 	for (unsigned i = op->nodes; i-- > 0;) {
 		*op->slot[i] = 0;
 		moat_plat_page_free(op->node_virt[i], op->node_phys[i]);
@@ -249,7 +281,7 @@ bool track_set(struct moat_system *sys, uint64_t pfn, unsigned mask)
 
 bool track_test(const struct moat_system *sys, uint64_t pfn, enum track_kind kind)
 {
-	uint64_t *leaf = leaf_find(sys, pfn);
+	uint64_t *leaf = leaf_lookup(sys, pfn);
 
 	return leaf && (*leaf_word(leaf, kind, pfn) & leaf_bit(pfn));
 }
@@ -322,11 +354,23 @@ bool track_next(const struct moat_system *sys, enum track_kind kind, unsigned wi
 		return false;
 	if (q.hi >= CORE_PFN_LIMIT)
 		q.hi = CORE_PFN_LIMIT - 1;
-	if (kind == TK_OWNED && (!sys->track.owned || q.lo > sys->track.owned_hi || q.hi < sys->track.owned_lo))
-		return false;
-	if (kind == TK_PENDING && !sys->track.pending)
-		return false;
-	if (kind == TK_RESTORE && !sys->track.restore)
+	/* Start at the lowest frame that can hold the kind (the bounds the marks keep). */
+	if (kind == TK_OWNED) {
+		if (!sys->track.owned || q.lo > sys->track.owned_hi || q.hi < sys->track.owned_lo)
+			return false;
+		q.lo = MOAT_MAX(q.lo, sys->track.owned_lo);
+	}
+	if (kind == TK_PENDING) {
+		if (!sys->track.pending)
+			return false;
+		q.lo = MOAT_MAX(q.lo, sys->track.pending_lo);
+	}
+	if (kind == TK_RESTORE) {
+		if (!sys->track.restore)
+			return false;
+		q.lo = MOAT_MAX(q.lo, sys->track.restore_lo);
+	}
+	if (q.lo > q.hi)
 		return false;
 	for (uint64_t t = q.lo >> TOP_SHIFT; t <= q.hi >> TOP_SHIFT; t++) {
 		if (sys->track.top[t] && node_next(sys->track.top[t], 1, t << TOP_SHIFT, &q)) {
@@ -403,4 +447,8 @@ void track_fini(struct moat_system *sys)
 	sys->track.restore = 0;
 	sys->track.owned_lo = UINT64_MAX;
 	sys->track.owned_hi = 0;
+	sys->track.pending_lo = UINT64_MAX;
+	sys->track.restore_lo = UINT64_MAX;
+	sys->track.leaf_key = 0;
+	sys->track.leaf_virt = NULL;
 }

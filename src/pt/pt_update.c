@@ -34,6 +34,7 @@ struct pt_op {
 	uint64_t table_bits[MOAT_PT_MAX_LEVELS + 1];
 
 	/* map */
+	bool unused;         /* the caller vouches that whole leaf slots of the range are zero */
 	uint64_t delta;      /* phys - iova, modulo 2^64 */
 	unsigned leaf_ok;    /* bit L: this map may put a leaf at level L (size allowed, delta aligned) */
 	uint64_t leaf_bits[MOAT_PT_MAX_LEVELS + 1];
@@ -156,9 +157,19 @@ static void gather_page(struct pt_op *op, uint64_t *tbl, uint64_t phys)
 	op->pt->table_pages--;
 }
 
+/* The arrays are left as they are: each entry is written before it is read (table_bits here,
+ * leaf_bits and full_cost by map for every level, path on the way down). */
 static void op_init(struct pt_op *op, struct moat_pt *pt)
 {
-	moat_memset(op, 0, sizeof(*op));
+	op->flushed = false;
+	op->need = 0;
+	op->unused = false;
+	op->delta = 0;
+	op->leaf_ok = 0;
+	op->present = 0;
+	op->g = NULL;
+	op->pool = NULL;
+	op->pool_phys = 0;
 	op->pt = pt;
 	op->fmt = pt->fmt;
 	op->flush = !pt->cfg.coherent;
@@ -230,7 +241,7 @@ static moat_status map_survey(struct pt_op *op, const uint64_t *tbl, uint64_t tb
 			/* A run of whole leaves: every entry must be absent; one pass, no branch per entry. */
 			uint64_t any = 0;
 
-			for (unsigned k = i; k < full_end; k++)
+			for (unsigned k = i; !op->unused && k < full_end; k++)
 				any |= tbl[k];
 			if (any)
 				return MOAT_ERR_OVERLAP;
@@ -320,7 +331,8 @@ static void map_fill(struct pt_op *op, uint64_t *tbl, unsigned level, uint64_t s
 		flush_dirty(op, tbl, dirty);
 }
 
-moat_status moat_pt_map(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
+static moat_status map_common(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot,
+			      bool unused)
 {
 	const unsigned top = pt ? pt->cfg.levels : 0;
 	struct pt_op op;
@@ -340,6 +352,7 @@ moat_status moat_pt_map(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64
 		return MOAT_ERR_INVALID_ARG;
 
 	op_init(&op, pt);
+	op.unused = unused;
 	op.delta = phys - iova;
 	for (unsigned l = 1; l <= top; l++) {
 		if ((pt->leaf_levels & (1u << l)) && !(op.delta & (pt_entry_size(l) - 1)))
@@ -356,9 +369,20 @@ moat_status moat_pt_map(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64
 	if (st != MOAT_OK)
 		return st;
 	map_fill(&op, pt->root, top, iova, last, false);
+	pt->used = true;
 	pool_release(&op);  /* empty unless the survey over-counted */
 	op_finish(&op);
 	return MOAT_OK;
+}
+
+moat_status moat_pt_map(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
+{
+	return map_common(pt, iova, phys, size, prot, false);
+}
+
+moat_status moat_pt_map_unused(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
+{
+	return map_common(pt, iova, phys, size, prot, true);
 }
 
 /* ---- unmap ---- */
