@@ -278,6 +278,51 @@ static void translate_checks_its_arguments(void **state)
 	t_teardown(&pt, &tp);
 }
 
+/* moat_pt_map_unused() builds what moat_pt_map() builds for disjoint ranges, checks the same
+ * arguments, and still refuses overlaps it can see (slots the range covers only in part). */
+static void map_unused_builds_what_map_builds(void **state)
+{
+	(void)state;
+	static const uint64_t runs[][2] = {
+		{ 0, 0x9f000 }, { 0x100000, 0x1134000 }, { 0x3579000, 3 * G - 0x3579000 - 0x100000 },
+		{ 4 * G, 2 * G + 5 * K4 },
+	};
+	struct tpages tp[2];
+	struct moat_pt pt[2];
+	struct t_leaves l[2];
+
+	for (unsigned k = 0; k < 2; k++) {
+		t_setup(&pt[k], &tp[k], 64, MOAT_PT_VTD_SL, 4, T_ALL_SIZES, true);
+		assert_false(pt[k].used);
+		for (unsigned i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
+			assert_int_equal((k ? moat_pt_map_unused : moat_pt_map)(&pt[k], runs[i][0], runs[i][0],
+										 runs[i][1], MOAT_PT_RW),
+					 MOAT_OK);
+		assert_true(pt[k].used);
+		t_leaves_take(&pt[k], &l[k]);
+	}
+	assert_int_equal(l[0].n, l[1].n);
+	assert_int_equal(l[0].tables, l[1].tables);
+	assert_int_equal(pt[0].table_pages, pt[1].table_pages);
+	assert_memory_equal(l[0].v, l[1].v, l[0].n * sizeof(l[0].v[0]));
+	assert_true(l[1].by_size[2] >= 2);
+
+	/* the same argument checks */
+	assert_int_equal(moat_pt_map_unused(&pt[1], 8 * G, 8 * G, 0, MOAT_PT_RW), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_pt_map_unused(&pt[1], 8 * G + 8, 8 * G, K4, MOAT_PT_RW), MOAT_ERR_ALIGNMENT);
+	assert_int_equal(moat_pt_map_unused(&pt[1], 8 * G, 8 * G, K4, 0), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_pt_map_unused(NULL, 8 * G, 8 * G, K4, MOAT_PT_RW), MOAT_ERR_INVALID_ARG);
+	/* a 4 KiB page inside a 2 MiB leaf covers that slot in part: read and refused */
+	assert_int_equal(moat_pt_map_unused(&pt[1], 0x201000, 0x201000, K4, MOAT_PT_RW), MOAT_ERR_OVERLAP);
+	/* a range ending inside a 1 GiB leaf goes down to it and is refused */
+	assert_int_equal(moat_pt_map_unused(&pt[1], 6 * G - M2, 6 * G - M2, 2 * M2, MOAT_PT_RW),
+			 MOAT_ERR_OVERLAP);
+	for (unsigned k = 0; k < 2; k++) {
+		t_leaves_free(&l[k]);
+		t_teardown(&pt[k], &tp[k]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +334,7 @@ int main(void)
 		cmocka_unit_test(unmap_present_clears_what_is_there_and_reports_it),
 		cmocka_unit_test(leaf_only_unmaps_leave_paging_structures_alone),
 		cmocka_unit_test(translate_checks_its_arguments),
+		cmocka_unit_test(map_unused_builds_what_map_builds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
