@@ -372,6 +372,18 @@ bool track_next(const struct moat_system *sys, enum track_kind kind, unsigned wi
 	}
 	if (q.lo > q.hi)
 		return false;
+	/* The cached leaf first: the frames looked up last are where the next ones usually are. */
+	if (sys->track.leaf_key == LEAF_KEY(q.lo)) {
+		const uint64_t base = q.lo - (q.lo % LEAF_FRAMES);
+
+		if (leaf_next(sys->track.leaf_virt, base, &q)) {
+			*found = q.found;
+			return true;
+		}
+		if (q.hi - base < LEAF_FRAMES)
+			return false;
+		q.lo = base + LEAF_FRAMES;
+	}
 	for (uint64_t t = q.lo >> TOP_SHIFT; t <= q.hi >> TOP_SHIFT; t++) {
 		if (sys->track.top[t] && node_next(sys->track.top[t], 1, t << TOP_SHIFT, &q)) {
 			*found = q.found;
