@@ -345,7 +345,7 @@ static double moat_run(void *arg)
 		c->new_pages = c->table_pages - 1;   /* the root came with the domain */
 		bench_check(c->table_bytes == c->table_pages * PAGE, "moat_domain_memory() and the table pages disagree");
 		check_moat_build(c, &sys, &dom, &rep);
-		/* What a walk of these tables costs (moat_protect_host() sums its report with one). */
+		/* What a walk of these tables costs (for comparison: the build does not walk them). */
 		{
 			const struct moat_pt_walk_ops w = { .leaf = sum_leaf };
 
