@@ -127,7 +127,8 @@ enum moat_vendor {
 /*
  * A set of PCI requester ids within one segment: first..last inclusive. One DMAR device scope or
  * one IVHD device entry (or range) becomes one devset; a DMAR bridge scope becomes two: the bridge
- * itself, and the buses below it (MOAT_DEVSET_BRIDGE).
+ * itself, and the buses below it (MOAT_DEVSET_BRIDGE). A DMAR ACPI namespace-device scope becomes
+ * a devset too (such a device does DMA with the requester id of its path) as well as a special.
  */
 struct moat_devset {
 	uint16_t segment;
@@ -156,6 +157,8 @@ struct moat_unit_desc {
 	uint32_t src_offset;       /* byte offset of the DRHD / IVHD in its table */
 	/* VT-d */
 	uint8_t drhd_flags;
+	bool has_proximity;        /* an RHSA names this unit's register base */
+	uint32_t proximity_domain; /* its ACPI proximity domain (NUMA node), when has_proximity */
 	/* AMD-Vi */
 	uint8_t ivhd_type;         /* 0x10, 0x11 or 0x40 */
 	uint8_t ivhd_flags;

@@ -10,7 +10,9 @@
  *  - ATSR, SATC -> an ats entry with the devsets of its scopes;
  *  - ANDD -> the name of the namespace-device specials whose enumeration id is its device number
  *    (a second pass, as ANDDs usually follow the DRHDs that refer to them);
- *  - RHSA and SIDP add nothing; reserved structure types and reserved scope types are counted in
+ *  - RHSA -> the proximity domain of the unit with its register base (a second pass, as for ANDD;
+ *    an RHSA naming no unit is ignored);
+ *  - SIDP adds nothing; reserved structure types and reserved scope types are counted in
  *    desc->skipped.
  * A scope path names its device from the start bus: path[0] is on the start bus, and each further
  * element is on the secondary bus of the bridge the previous element names (VT-d spec 4.1, section
@@ -262,6 +264,21 @@ static bool overflowed(const struct moat_sysdesc *d)
 	       d->ats_count > d->ats_cap;
 }
 
+/* RHSA: the proximity domain of the unit whose register base it names (VT-d spec 4.1, 8.6). */
+static void set_proximity(struct moat_sysdesc *desc, const struct moat_dmar_struct *s)
+{
+	const uint32_t n = MOAT_MIN(desc->units_count, desc->units_cap);
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct moat_unit_desc *u = &desc->units[i];
+
+		if (u->vendor == MOAT_VENDOR_VTD && u->register_base == s->rhsa.register_base) {
+			u->has_proximity = true;
+			u->proximity_domain = s->rhsa.proximity_domain;
+		}
+	}
+}
+
 moat_status moat_acpi_describe_dmar(const void *table, size_t len, struct moat_sysdesc *desc,
 				    moat_pci_cfg_read32_fn cfg_read, void *cfg_ctx, struct moat_diag *diag)
 {
@@ -323,6 +340,8 @@ moat_status moat_acpi_describe_dmar(const void *table, size_t len, struct moat_s
 	while (moat_dmar_next(&it, &s, NULL) == MOAT_OK) {
 		if (s.type == MOAT_DMAR_TYPE_ANDD)
 			name_specials(desc, &s);
+		if (s.type == MOAT_DMAR_TYPE_RHSA)
+			set_proximity(desc, &s);
 	}
 	if (overflowed(desc))
 		return moat_diag_set(diag, MOAT_ERR_NO_SPACE, "DMAR", 0,

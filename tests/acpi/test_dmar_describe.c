@@ -155,6 +155,8 @@ static void multi_segment_dmar_keeps_units_and_regions_apart(void **state)
 	assert_int_equal(b.units[0].segment, 0);
 	assert_int_equal(b.units[0].flags, MOAT_UNIT_INCLUDE_ALL);
 	assert_int_equal(b.units[0].devset_count, 0);
+	assert_false(b.units[0].has_proximity);   /* no RHSA */
+	assert_int_equal(b.units[0].proximity_domain, 0);
 	assert_int_equal(b.units[1].segment, 1);
 	assert_int_equal(b.units[1].flags, 0);
 	assert_int_equal(b.units[1].devset_first, 0);
@@ -351,7 +353,9 @@ static void atsr_and_satc_become_ats_entries(void **state)
 	assert_int_equal(b.ats[2].flags, MOAT_DMAR_SATC_ATC_REQUIRED);
 	assert_int_equal(b.ats[2].devset_count, 2);
 	assert_devset(&b.devsets[b.ats[2].devset_first + 1], 0, MOAT_RID(0, 0x0b, 0), MOAT_RID(0, 0x0b, 0), 0);
-	/* RHSA and SIDP add nothing; nothing was skipped */
+	/* RHSA gives the unit its proximity domain; SIDP adds nothing; nothing was skipped */
+	assert_true(b.units[0].has_proximity);
+	assert_int_equal(b.units[0].proximity_domain, 1);
 	assert_int_equal(b.desc.devsets_count, 4);
 	assert_int_equal(b.desc.skipped, 0);
 }
