@@ -238,7 +238,9 @@ uint16_t moat_amdvi_device_id(const struct moat_amdvi_unit *u, uint16_t rid);
  * words are written so that the IOMMU never sees a mixed entry: a translating entry is first made
  * blocking (quadword 0), then the domain id (quadword 1), then quadword 0 with TV last. When
  * enabled, then INVALIDATE_DEVTAB_ENTRY for each entry written, INVALIDATE_IOMMU_PAGES of the
- * whole domain @did (with PDE) and COMPLETION_WAIT. Allocates the device table if needed (before
+ * whole domain @did (with PDE), the same for each domain the entries translated through before
+ * (an IOMMU that tags cached translations by device, as QEMU's model does, would otherwise keep
+ * using them; everything is invalidated when there were more than eight), and COMPLETION_WAIT. Allocates the device table if needed (before
  * enable no command is issued: enable invalidates everything).
  * Needs @did in [1, 65535], @levels in caps.levels_mask, @root_phys non-zero, 4 KiB aligned and
  * below 2^52, @rid (and its alias) inside the device table.

@@ -289,6 +289,39 @@ static moat_status group_invalidate(struct moat_amdvi_unit *u, uint32_t rid, con
 	return st;
 }
 
+#define GROUP_MAX_DOMAINS 8u
+
+/*
+ * The domains the entries of @rid's alias group translate through now, @dids[0 .. *@ndids - 1]
+ * (at most GROUP_MAX_DOMAINS distinct ones; *@many when there are more). Returns whether any
+ * entry translates.
+ */
+static bool group_domains(const struct moat_amdvi_unit *u, uint32_t rid, uint16_t *dids, unsigned *ndids,
+			  bool *many)
+{
+	struct group_iter it;
+	bool translating = false;
+	uint16_t id;
+
+	group_begin(&it, u, rid);
+	while (u->dt_phys && group_next(&it, &id)) {
+		volatile uint64_t *e = moat_amdvii_dte(u, id);
+		uint16_t did = (uint16_t)AMDVI_GET(AMDVI_DTE1_DOMAIN_ID, e[1]);
+		bool known = false;
+
+		if (!(e[0] & AMDVI_DTE0_TV))
+			continue;
+		translating = true;
+		for (unsigned i = 0; i < *ndids; i++)
+			known |= dids[i] == did;
+		if (!known && *ndids < GROUP_MAX_DOMAINS)
+			dids[(*ndids)++] = did;
+		else if (!known)
+			*many = true;
+	}
+	return translating;
+}
+
 moat_status moat_amdvi_attach(struct moat_amdvi_unit *u, uint32_t rid, uint32_t did, uint64_t root_phys,
 			      unsigned levels, struct moat_diag *diag)
 {
@@ -323,18 +356,23 @@ moat_status moat_amdvi_attach(struct moat_amdvi_unit *u, uint32_t rid, uint32_t 
 	uint64_t q0 = AMDVI_DTE0_V | AMDVI_DTE0_TV | AMDVI_PREP(AMDVI_DTE0_MODE, levels) |
 		      (root_phys & AMDVI_DTE0_PT_ROOT) | AMDVI_DTE0_IR | AMDVI_DTE0_IW;
 	uint64_t q1 = AMDVI_PREP(AMDVI_DTE1_DOMAIN_ID, did);
+	/* The new domain first, then those the group leaves: an IOMMU that tags what it caches by
+	 * device rather than by domain (QEMU's model) must not keep the old translations. */
+	uint16_t dids[GROUP_MAX_DOMAINS + 1];
+	unsigned ndids = 1;
+	bool many = false;
 	struct group_iter it;
-	uint16_t id, d = (uint16_t)did;
+	uint16_t id;
 
+	dids[0] = (uint16_t)did;
+	group_domains(u, rid, dids, &ndids, &many);
 	group_begin(&it, u, rid);
 	while (group_next(&it, &id))
 		dte_write(u, id, q0, q1);
 	if (!u->enabled)
 		return MOAT_OK;
-	return group_invalidate(u, rid, &d, 1, false, diag);
+	return group_invalidate(u, rid, dids, ndids, many, diag);
 }
-
-#define DETACH_MAX_DOMAINS 8u
 
 moat_status moat_amdvi_detach(struct moat_amdvi_unit *u, uint32_t rid, struct moat_diag *diag)
 {
@@ -347,29 +385,13 @@ moat_status moat_amdvi_detach(struct moat_amdvi_unit *u, uint32_t rid, struct mo
 		return st;
 
 	/* The domains the group's entries had; more than a few distinct ones: invalidate everything. */
-	uint16_t dids[DETACH_MAX_DOMAINS];
+	uint16_t dids[GROUP_MAX_DOMAINS];
 	unsigned ndids = 0;
-	bool translating = false, many = false;
+	bool many = false;
 	struct group_iter it;
 	uint16_t id;
 
-	group_begin(&it, u, rid);
-	while (u->dt_phys && group_next(&it, &id)) {
-		volatile uint64_t *e = moat_amdvii_dte(u, id);
-		uint16_t did = (uint16_t)AMDVI_GET(AMDVI_DTE1_DOMAIN_ID, e[1]);
-		bool known = false;
-
-		if (!(e[0] & AMDVI_DTE0_TV))
-			continue;
-		translating = true;
-		for (unsigned i = 0; i < ndids; i++)
-			known |= dids[i] == did;
-		if (!known && ndids < DETACH_MAX_DOMAINS)
-			dids[ndids++] = did;
-		else if (!known)
-			many = true;
-	}
-	if (!translating)
+	if (!group_domains(u, rid, dids, &ndids, &many))
 		return moat_diag_set(diag, MOAT_ERR_NOT_FOUND, NULL, 0, "AMD-Vi unit 0x%llx: %02x:%02x.%x is not attached",
 				     (unsigned long long)u->reg_phys, MOAT_RID_BUS(rid), MOAT_RID_DEV(rid),
 				     MOAT_RID_FN(rid));

@@ -110,7 +110,9 @@ static void detach_puts_the_blocking_entry_back(void **state)
 	unit_teardown(&u, s);
 }
 
-static void replacing_a_domain_ends_in_the_new_one(void **state)
+/* The new domain is invalidated, and the one the device leaves too (an IOMMU that tags cached
+ * translations by device keeps them across the entry change otherwise). */
+static void replacing_a_domain_ends_in_the_new_one_and_invalidates_the_old(void **state)
 {
 	(void)state;
 	struct moat_amdvi_unit u;
@@ -128,12 +130,18 @@ static void replacing_a_domain_ends_in_the_new_one(void **state)
 	assert_int_equal(sim_amdvi_request(s, 0x10, used), SIM_REQ_TRANSLATED);
 	assert_int_equal(used[0], attached_q0(ROOT_B, 3));
 	assert_int_equal(used[1], 7);
+	assert_int_equal(s->cmds[mark][0], (2ull << 60) | 0x10);
 	assert_int_equal(s->cmds[mark + 1][0], (3ull << 60) | (7ull << 32));
-	/* the same attach again changes nothing in the table */
+	assert_int_equal(s->cmds[mark + 2][0], (3ull << 60) | (5ull << 32));
+	assert_int_equal(s->cmds[mark + 2][1], 0x7ffffffffffff000ull | 3);   /* whole domain, S and PDE */
+	assert_int_equal(sim_amdvi_count_cmds(s, 3, mark), 2);
+	/* the same attach again changes nothing in the table, and invalidates that domain only */
 	uint64_t before[4];
 	memcpy(before, sim_amdvi_dte(s, 0x10), sizeof(before));
+	mark = s->ncmds;
 	assert_int_equal(moat_amdvi_attach(&u, 0x10, 7, ROOT_B, 3, NULL), MOAT_OK);
 	assert_memory_equal(before, sim_amdvi_dte(s, 0x10), sizeof(before));
+	assert_int_equal(sim_amdvi_count_cmds(s, 3, mark), 1);
 	unit_teardown(&u, s);
 }
 
@@ -329,7 +337,7 @@ int main(void)
 		cmocka_unit_test(every_entry_is_valid_and_blocking_after_enable),
 		cmocka_unit_test(attach_writes_the_spec_layout_and_invalidates),
 		cmocka_unit_test(detach_puts_the_blocking_entry_back),
-		cmocka_unit_test(replacing_a_domain_ends_in_the_new_one),
+		cmocka_unit_test(replacing_a_domain_ends_in_the_new_one_and_invalidates_the_old),
 		cmocka_unit_test(aliased_devices_attach_through_the_alias_entry),
 		cmocka_unit_test(attach_before_enable_writes_the_table_only),
 		cmocka_unit_test(bad_arguments_change_nothing),
