@@ -25,9 +25,8 @@
  *	...
  *	detach devices, moat_domain_destroy() every domain, moat_setup_fini(&ms, &diag)
  *
- * Vendors: Intel VT-d units are brought up. A description whose units are of a vendor this
- * bring-up has no glue for (AMD-Vi today) is refused with MOAT_ERR_UNSUPPORTED and a diagnostic
- * saying so; a description mixing vendors too (no machine has both).
+ * Vendors: Intel VT-d units (from a DMAR) and AMD-Vi units (from an IVRS) are brought up. A
+ * description mixing vendors is refused with MOAT_ERR_UNSUPPORTED (no machine has both).
  *
  * Storage: struct moat_setup and the array of struct moat_setup_unit belong to the caller and
  * must stay in place (and out of every domain: keep them in memory the protection registry covers,
@@ -45,6 +44,7 @@
 #include <stdint.h>
 
 #include <moat/acpi.h>
+#include <moat/amdvi.h>
 #include <moat/diag.h>
 #include <moat/fault.h>
 #include <moat/internal/unit.h>
@@ -66,7 +66,8 @@ struct moat_setup_unit {
 	bool enabled;
 	struct moat_unit unit;          /* what the core sees: ops and priv point into this struct */
 	union {
-		struct moat_vtd_unit vtd;   /* MOAT_VENDOR_VTD */
+		struct moat_vtd_unit vtd;     /* MOAT_VENDOR_VTD */
+		struct moat_amdvi_unit amdvi; /* MOAT_VENDOR_AMDVI */
 	} hw;                           /* the vendor driver's own unit */
 	struct moat_setup *setup;
 };
@@ -108,11 +109,18 @@ struct moat_setup {
  * the levels every unit supports (@address_width 0: the widest they all support), the superpages
  * every unit supports, cache flushes unless every unit walks coherently, invalidation after maps
  * on units with caching mode, domain ids every unit can hold (0 never used).
+ * Negotiation (AMD-Vi): AMD v1 tables with the fewest levels whose width (12 + 9 * levels bits)
+ * covers @address_width among the levels every unit walks (EFR.HATS; @address_width 0: the most,
+ * 6 levels and 64 bits on a unit with HATS 2), 2 MiB and 1 GiB pages where the levels hold them,
+ * cache flushes unless every IVHD says Coherent, invalidation after maps on every unit (the
+ * NpCache bit is not in the IVRS), domain ids 1..65535 (0 marks the blocking entries), fault
+ * records: the event log's 255 usable entries. Each unit gets a device table of 65536 entries,
+ * every one valid (blocking until a device is attached).
  * @s may hold anything but a live bring-up (that one would be forgotten, not torn down).
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL argument, @cap 0, a description without units or
  * whose counts exceed its capacities, @address_width above 64); MOAT_ERR_NO_SPACE (@desc has more
- * units than @cap, or more than 64 VT-d units); MOAT_ERR_UNSUPPORTED (a vendor this bring-up cannot drive, mixed vendors, or
- * units that share no page-table level); a driver's probe error (MOAT_ERR_HARDWARE: a unit whose
+ * units than @cap, or more than 64 units of one vendor); MOAT_ERR_UNSUPPORTED (a vendor this
+ * bring-up cannot drive, mixed vendors, or units that share no page-table level); a driver's probe error (MOAT_ERR_HARDWARE: a unit whose
  * registers do not answer, ...). @diag says which unit. On error every unit probed is released and
  * @s is left uninitialized.
  */

@@ -5,9 +5,10 @@
  */
 #include "setup_internal.h"
 
-/* Every vendor bring-up can drive. AMD-Vi joins with its glue (amdvi_glue.c) as one more line. */
+/* Every vendor bring-up can drive: one line per vendor glue. */
 static const struct setup_vendor *const vendors[] = {
 	&moat_setupi_vtd,
+	&moat_setupi_amdvi,
 };
 
 static const char *vendor_name(enum moat_vendor v)

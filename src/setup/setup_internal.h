@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Shared by the bring-up sources: what each vendor's glue provides to the dispatch (setup.c).
- * Adding a vendor = one more struct setup_vendor (in a file named for the vendor, e.g.
- * amdvi_glue.c) and one line in the table of setup.c.
+ * Each vendor is one struct setup_vendor in a file named for it (vtd_glue.c, amdvi_glue.c) and
+ * one line in the table of setup.c.
  */
 #ifndef MOAT_SRC_SETUP_INTERNAL_H
 #define MOAT_SRC_SETUP_INTERNAL_H
@@ -30,13 +30,15 @@ struct setup_vendor {
 	moat_status (*disable)(struct moat_setup_unit *su, struct moat_diag *diag);
 	/* Free the driver's pages and registers (translation off). */
 	moat_status (*release)(struct moat_setup_unit *su);
-	/* Call @fn for every page the driver holds (the pages moat_vtd_pages() lists, for VT-d). */
+	/* Call @fn for every page the driver holds (the pages moat_vtd_pages() / moat_amdvi_pages()
+	 * list). */
 	moat_status (*each_page)(const struct moat_setup_unit *su, setup_page_fn fn, void *ctx);
 	/* One line about the unit (moat_setup_unit_describe()). */
 	int (*describe)(const struct moat_setup_unit *su, char *buf, size_t size);
 };
 
 extern const struct setup_vendor moat_setupi_vtd;
+extern const struct setup_vendor moat_setupi_amdvi;
 
 /* The glue of @vendor, or NULL when bring-up has none. */
 const struct setup_vendor *moat_setupi_vendor(enum moat_vendor vendor);

@@ -510,19 +510,21 @@ static void pending_faults_are_dropped_at_tear_down(void **state)
 
 /* ---- refusals and tear-down ---- */
 
-static void other_vendors_mixed_vendors_and_bad_descriptions_are_refused(void **state)
+static void unknown_vendors_mixed_vendors_and_bad_descriptions_are_refused(void **state)
 {
 	(void)state;
 	struct fx *f = fx_new(2, CAP_QEMU, ECAP_QEMU, CAP_QEMU, ECAP_QEMU);
 	struct moat_setup_unit one[1];
 	struct moat_diag diag;
 
-	f->units[0].vendor = f->units[1].vendor = MOAT_VENDOR_AMDVI;
+	f->units[0].vendor = f->units[1].vendor = MOAT_VENDOR_NONE;
 	assert_int_equal(moat_setup_init(&f->ms, f->su, 2, &f->desc, 0, &diag), MOAT_ERR_UNSUPPORTED);
-	assert_non_null(strstr(diag.msg, "AMD-Vi"));
+	assert_non_null(strstr(diag.msg, "unknown-vendor"));
 	f->units[0].vendor = MOAT_VENDOR_VTD;
+	f->units[1].vendor = MOAT_VENDOR_AMDVI;
 	assert_int_equal(moat_setup_init(&f->ms, f->su, 2, &f->desc, 0, &diag), MOAT_ERR_UNSUPPORTED);
 	assert_non_null(strstr(diag.msg, "one IOMMU vendor"));
+	assert_non_null(strstr(diag.msg, "AMD-Vi"));
 	f->units[1].vendor = MOAT_VENDOR_VTD;
 	assert_int_equal(moat_setup_init(&f->ms, one, 1, &f->desc, 0, &diag), MOAT_ERR_NO_SPACE);
 	assert_int_equal(moat_setup_init(&f->ms, f->su, 2, &f->desc, 65, &diag), MOAT_ERR_INVALID_ARG);
@@ -643,7 +645,7 @@ int main(void)
 		cmocka_unit_test(faults_are_polled_through_the_core_and_explained),
 		cmocka_unit_test(a_full_record_set_overflows_is_reported_and_recording_resumes),
 		cmocka_unit_test(pending_faults_are_dropped_at_tear_down),
-		cmocka_unit_test(other_vendors_mixed_vendors_and_bad_descriptions_are_refused),
+		cmocka_unit_test(unknown_vendors_mixed_vendors_and_bad_descriptions_are_refused),
 		cmocka_unit_test(a_unit_that_does_not_answer_fails_bring_up_and_releases_the_others),
 		cmocka_unit_test(units_sharing_no_level_are_refused),
 		cmocka_unit_test(enable_failure_turns_every_unit_off_again),
