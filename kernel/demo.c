@@ -2,8 +2,9 @@
 /*
  * The narrated demo, for someone who has never heard of an IOMMU: what the machine has (memory,
  * devices, IOMMU units), a device's DMA before any protection, then Moat taking over (what it
- * protects and how, what that costs in table memory), four attacks shown being blocked with the
- * IOMMU's own record of each, and the auditor's verdict on the live tables.
+ * protects and how, what that costs in table memory), five attacks shown being blocked with the
+ * IOMMU's own record of each (by the memory alone where the IOMMU writes no records: QEMU 7.2's
+ * AMD-Vi model), and the auditor's verdict on the live tables. The same on VT-d and AMD-Vi.
  */
 #include <moat/internal/lib.h>
 
@@ -259,7 +260,7 @@ static bool take_over(struct demo *d)
 	struct moat_diag diag = { 0 };
 	const struct moat_host_report *rep = &m->host_report;
 	struct moat_protected p;
-	char msg[200], a[32], b[32], c[32];
+	char msg[400], a[32], b[32], c[32];
 
 	heading("5. Moat takes over");
 	if (kmoat_up(m, d->sys, &diag) != MOAT_OK) {
@@ -276,11 +277,17 @@ static bool take_over(struct demo *d)
 		"  Translation is now on. From this moment a device reaches nothing at all until Moat gives it a\n"
 		"  \"domain\": a set of tables that says which pages it may use.\n\n",
 		m->ms.caps.levels, m->ms.caps.address_width,
-		ksize_str(m->ms.caps.address_width >= 64 ? UINT64_MAX : 1ull << m->ms.caps.address_width, a, sizeof(a)),
+		m->ms.caps.address_width >= 64 ? "16 EiB"
+					       : ksize_str(1ull << m->ms.caps.address_width, a, sizeof(a)),
 		page_sizes_words(m->ms.caps.page_sizes),
 		m->ms.caps.coherent ? "  The units read the tables coherently with the CPU caches.\n"
 				    : "  The units do not look into the CPU caches, so Moat writes every table line it\n"
 				      "  changes back to memory before the IOMMU may read it.\n");
+	if (!m->records_faults)
+		kprintf("  The kernel also checked whether the IOMMU records blocked accesses (a device without a\n"
+			"  domain read a page):\n  %s.\n"
+			"  So below, the memory itself shows what each attack achieved.\n\n",
+			m->records_note ? m->records_note : "it keeps no fault records");
 
 	/* What no device may reach. */
 	d->secret = low_page();
@@ -301,9 +308,11 @@ static bool take_over(struct demo *d)
 	for (unsigned i = 0; moat_protect_get(&m->ms.sys, i, &p) == MOAT_OK; i++)
 		kprintf("    0x%010llx-0x%010llx  %-10s %s\n", (unsigned long long)p.base,
 			(unsigned long long)(p.base + p.size - 1), ksize_str(p.size, a, sizeof(a)), p.label);
-	kprintf("    and Moat's own pages, %llu of them: the IOMMU's root and context tables, its command queue,\n"
+	kprintf("    and Moat's own pages, %llu of them: the IOMMU's %s,\n"
 		"    and every translation table (Moat guards the tables that guard memory).\n\n",
-		(unsigned long long)moat_owned_pages(&m->ms.sys));
+		(unsigned long long)moat_owned_pages(&m->ms.sys),
+		m->ms.caps.vendor == MOAT_VENDOR_AMDVI ? "device table, command buffer and event log"
+						       : "root and context tables and its command queue");
 	kprintf("  Everything else is the host's: one \"host domain\" maps all other RAM to itself,\n"
 		"  %s of %s. Large pages keep that cheap: %llu table pages (%s of tables)\n"
 		"  for all of it.\n",
@@ -340,8 +349,10 @@ static unsigned tell_faults(struct demo *d, const struct edu_dev *dev, uint64_t 
 	if (moat_fault_poll(&d->m->ms.sys, f, MOAT_ARRAY_SIZE(f), &res) != MOAT_OK)
 		return 0;
 	if (!res.count) {
-		if (!quiet)
+		if (!quiet && d->m->records_faults)
 			kputs("    The IOMMU left no record of it.\n");
+		else if (!quiet)
+			kputs("    The IOMMU wrote no record of it (this one writes none): the memory itself tells.\n");
 		return 0;
 	}
 	for (unsigned i = 0; i < res.count; i++) {
@@ -670,11 +681,6 @@ unsigned demo_run(struct kernel_system *sys)
 	if (!t || !sys->edu_count) {
 		heading("5. Moat");
 		kputs("  Without an IOMMU, or without a device to show, there is nothing for Moat to do here.\n");
-	} else if (t->desc.vendor == MOAT_VENDOR_AMDVI) {
-		heading("5. Moat");
-		kputs("  This machine's IOMMU is an AMD-Vi unit. Moat reads its description (above), but its bring-up\n"
-		      "  does not drive AMD-Vi units yet: protection on AMD-Vi comes with its driver. Run\n"
-		      "  `make run` (Intel VT-d) to see the protection at work.\n");
 	} else {
 		up = true;
 		if (!take_over(&d)) {
@@ -705,8 +711,9 @@ unsigned demo_run(struct kernel_system *sys)
 	heading("Summary");
 	kprintf("  Devices: %u PCI function(s), %u of them edu DMA engine(s).\n", sys->pci_count, sys->edu_count);
 	if (d.attacks)
-		kprintf("  Attacks: %u of %u blocked, each with the IOMMU's record of who tried what, where.\n",
-			d.blocked, d.attacks);
+		kprintf("  Attacks: %u of %u blocked, %s.\n", d.blocked, d.attacks,
+			d.m->records_faults ? "each with the IOMMU's record of who tried what, where"
+					    : "each shown by the memory itself (the IOMMU wrote no records)");
 	if (up && d.attacks)
 		kprintf("  Auditor: %s\n", clean ? "0 violations on the live tables." : "violations found (see above).");
 	kprintf("  Overall: %s\n\nDemo finished.\n",

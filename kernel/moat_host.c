@@ -41,6 +41,58 @@ static void load_memory_map(struct kmoat *m)
 	}
 }
 
+/* Whether this boot's AMD-Vi units record blocked accesses: measured at the first bring-up. */
+enum records_state {
+	RECORDS_UNKNOWN,
+	RECORDS_WRITTEN,
+	RECORDS_NONE,
+};
+
+static enum records_state amd_records;
+
+/*
+ * An edu device without a domain (all are, right after bring-up) reads a page: true when the unit
+ * recorded that access, or when it could not be tried (then records stay required).
+ */
+static bool blocked_read_recorded(struct kmoat *m, struct kernel_system *sys)
+{
+	struct edu_dev *dev;
+	struct moat_fault f[4];
+	struct moat_fault_poll res;
+	uint8_t *page;
+	bool seen = true;
+
+	if (!sys->edu_count)
+		return true;
+	dev = &sys->edu[sys->edu_count - 1];
+	page = kpage_alloc(0, EDU_DEFAULT_REACH, false);
+	if (!page)
+		return true;
+	if (edu_dma(dev, EDU_TO_DEVICE, kvirt_to_phys(page), 0, 64, EDU_DMA_TIMEOUT_NS) == MOAT_OK &&
+	    moat_fault_poll(&m->ms.sys, f, MOAT_ARRAY_SIZE(f), &res) == MOAT_OK) {
+		seen = false;
+		for (unsigned i = 0; i < res.count; i++)
+			seen |= f[i].rid == dev->pci->dma_rid;
+	}
+	kpage_free(page);
+	return seen;
+}
+
+static void check_records(struct kmoat *m, struct kernel_system *sys)
+{
+	m->records_faults = m->ms.caps.fault_records > 0;
+	if (m->ms.caps.vendor == MOAT_VENDOR_AMDVI && m->records_faults) {
+		if (amd_records == RECORDS_UNKNOWN)
+			amd_records = blocked_read_recorded(m, sys) ? RECORDS_WRITTEN : RECORDS_NONE;
+		if (amd_records == RECORDS_NONE) {
+			m->records_faults = false;
+			m->records_note = "the AMD-Vi unit wrote no event-log entry for a blocked read (QEMU 7.2's "
+					  "model never writes one)";
+		}
+	}
+	m->fault_records = m->records_faults ? m->ms.caps.fault_records : 0;
+}
+
 moat_status kmoat_up(struct kmoat *m, struct kernel_system *sys, struct moat_diag *diag)
 {
 	const struct fw_iommu_table *t = firmware_iommu(&sys->fw);
@@ -80,7 +132,7 @@ moat_status kmoat_up(struct kmoat *m, struct kernel_system *sys, struct moat_dia
 		m->stale_faults += res.count;
 	}
 	load_memory_map(m);
-	m->records_faults = m->ms.caps.fault_records > 0;
+	check_records(m, sys);
 	m->up = true;
 	return MOAT_OK;
 

@@ -38,7 +38,11 @@ struct kmoat {
 	struct moat_host_report host_report;
 	struct moat_mem_range map[KMOAT_MAP_MAX];       /* the memory map as Moat takes it */
 	unsigned map_count;
-	bool records_faults;                            /* the IOMMU leaves a record of each blocked access */
+	/* Whether a blocked access leaves a fault record the scenarios can check (see kmoat_up()):
+	 * when false, blocked accesses are judged by the data alone, and records_note says why. */
+	bool records_faults;
+	unsigned fault_records;                         /* records the kernel counts on: 0 when none are written */
+	const char *records_note;
 	unsigned stale_faults;                          /* records found pending at bring-up (dropped) */
 	uint32_t pool_used_before;                      /* platform pool pages in use before bring-up */
 };
@@ -47,6 +51,11 @@ struct kmoat {
  * kmoat_up() - bring Moat up on the machine @sys describes: every IOMMU unit probed, negotiated and
  * translating (every device blocked), and the kernel's own memory (kernel_protected_ranges())
  * registered as protected. Pending fault records are read out and dropped.
+ * Fault records: VT-d units record blocked accesses (architectural, and QEMU's model does), so the
+ * scenarios require the records. QEMU 7.2's AMD-Vi model never writes its event log (a defect of
+ * the model), so on AMD-Vi the first bring-up of a boot measures it: an edu device, which has no
+ * domain yet, reads a page, and the poll shows whether the unit recorded it. Where it did not,
+ * m->records_faults is false, m->fault_records 0, and m->records_note says why.
  * Returns MOAT_OK; MOAT_ERR_NOT_FOUND (the firmware describes no IOMMU); the errors of
  * moat_setup_init() (MOAT_ERR_UNSUPPORTED for a vendor bring-up cannot drive), moat_setup_enable(),
  * moat_protect_add(), with @diag. On error Moat is down again.

@@ -8,7 +8,9 @@
  *
  * A unit records one fault per requester while that requester's last record is unread (QEMU's
  * model folds the rest into it, as hardware may), so overflowing R records takes R + 1 devices:
- * SKIP with fewer edu devices than that.
+ * SKIP with fewer edu devices than that. On an IOMMU that writes no fault records at all (QEMU
+ * 7.2's AMD-Vi model, see kmoat_up()) there is nothing to overflow: the flood then shows only what
+ * the data can, that no blocked write changed memory, before and after the flood.
  */
 #include <moat/internal/lib.h>
 
@@ -32,7 +34,7 @@ static bool unchanged(const uint8_t *p, uint32_t seed)
 static enum scenario_verdict run(struct kmoat *m, struct kernel_system *sys, unsigned ntargets,
 				 struct scenario_result *r)
 {
-	unsigned n = sys->edu_count, records = m->ms.caps.fault_records, k = 0;
+	unsigned n = sys->edu_count, records = m->fault_records, k = 0;
 	struct moat_fault f[4];
 	struct moat_fault_poll res;
 	struct fault_want w;
@@ -90,7 +92,8 @@ static enum scenario_verdict run(struct kmoat *m, struct kernel_system *sys, uns
 				 0 };
 	if (attack_write(m, &w, targets[k], "a page after the flood", r) != SCENARIO_PASS)
 		return SCENARIO_FAIL;
-	scenario_note("recording resumed: the next fault was recorded, without overflow");
+	if (m->records_faults)
+		scenario_note("recording resumed: the next fault was recorded, without overflow");
 	return SCENARIO_PASS;
 }
 

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * guest_assignment: an edu device assigned to a guest. The guest's RAM is guest-physical
+ * guest_assignment: an edu device assigned to a guest. The host uses the device first: in the
+ * host domain it writes a host page (the IOMMU may now cache that translation). Then it is
+ * assigned. The guest's RAM is guest-physical
  * 0 - 2 MiB, backed by 2 MiB of host memory wherever the host found it (the highest free 2 MiB,
  * above 4 GiB on a large machine); the guest domain mirrors that, as a hypervisor's EPT or NPT
  * would, so the device uses guest-physical addresses. The device copies one guest page to another:
  * the data lands at the host address behind the guest address, and the host page that has the
  * guest address as its own physical address is untouched. A write and a read at a guest-physical
  * address outside the guest's RAM are blocked (the page there unchanged, zeros fetched, faults
- * decoded with the guest's domain), and the auditor finds no violation.
+ * decoded with the guest's domain): that address is the host page the device wrote before it was
+ * assigned, so nothing the IOMMU cached for the host domain survives the assignment. The auditor
+ * finds no violation.
  */
 #include <moat/internal/lib.h>
 
@@ -27,6 +31,7 @@ struct guest {
 	uint64_t hpa;          /* host memory behind guest-physical 0 */
 	bool have_ram;
 	uint8_t *outside;      /* a host page whose address, as a guest-physical one, is outside the guest */
+	uint8_t *host_src;     /* what the host had the device copy there */
 };
 
 static uint8_t *gpa_virt(const struct guest *g, uint64_t gpa)
@@ -53,6 +58,20 @@ static enum scenario_verdict run(struct kmoat *m, struct kernel_system *sys, str
 	if (!g->outside)
 		return scenario_fail(r, "no free RAM page below 256 MiB");
 	outside = kvirt_to_phys(g->outside);
+
+	/* The host's own use of the device, before the assignment: a page of the host written through
+	 * the host domain (the same address is attacked from inside the guest below). */
+	if (kmoat_protect_host(m, &diag) != MOAT_OK || kmoat_attach(m, &m->host, dev->pci, &diag) != MOAT_OK)
+		return scenario_fail(r, "edu %s in the host domain: %s", dev->pci->name,
+				     moat_diag_format(&diag, msg, sizeof(msg)));
+	g->host_src = low_page();
+	if (!g->host_src)
+		return scenario_fail(r, "no free RAM page below 256 MiB");
+	if (dma_round_trip(dev, g->host_src, g->outside, 0x6200u, r) != SCENARIO_PASS ||
+	    fault_expect_none(m, "the host's DMA", r) != SCENARIO_PASS)
+		return SCENARIO_FAIL;
+	scenario_note("edu %s in the host domain first: it wrote host page 0x%llx", dev->pci->name,
+		      (unsigned long long)outside);
 
 	/* The guest's memory, as its EPT maps it: guest-physical 0 -> host g->hpa, read/write. */
 	if (kmoat_domain(m, &g->dom, &diag) != MOAT_OK ||
@@ -89,7 +108,7 @@ static enum scenario_verdict run(struct kmoat *m, struct kernel_system *sys, str
 		      "is untouched", dev->pci->name, (unsigned long long)GPA_SRC, (unsigned long long)GPA_DST,
 		      (unsigned long long)(g->hpa + GPA_DST), (unsigned long long)GPA_DST);
 
-	/* Outside the guest's RAM: nothing. */
+	/* Outside the guest's RAM: nothing, not even the page the device wrote as the host's. */
 	pattern_fill(g->outside, MOAT_PAGE_SIZE, 0x6100u);
 	w = (struct fault_want){ dev, outside, true, MOAT_FAULT_BAD_ADDRESS, (int32_t)g->dom.id, 0, 0 };
 	if (attack_write(m, &w, g->outside, "guest-physical memory the guest does not have", r) != SCENARIO_PASS)
@@ -116,5 +135,6 @@ enum scenario_verdict scenario_guest_assignment(struct kernel_system *sys, struc
 	if (g.have_ram)
 		frames_give(g.hpa, GUEST_RAM);
 	kpage_free(g.outside);
+	kpage_free(g.host_src);
 	return v;
 }

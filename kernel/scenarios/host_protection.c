@@ -101,7 +101,7 @@ static enum scenario_verdict check_coverage(struct hp *h, struct scenario_result
 	return SCENARIO_PASS;
 }
 
-/* The IOMMU's own structures (root and context tables, queues), the ones made by attaching too. */
+/* The IOMMU's own structures (device, root and context tables, queues), those made by attaching too. */
 static enum scenario_verdict check_driver_pages(struct hp *h, struct scenario_result *r)
 {
 	struct moat_protect_hit hit;
@@ -114,7 +114,8 @@ static enum scenario_verdict check_driver_pages(struct hp *h, struct scenario_re
 		if (host_maps(h->m, phys))
 			return scenario_fail(r, "the IOMMU's page 0x%llx is mapped in the host domain", (unsigned long long)phys);
 	}
-	scenario_note("the IOMMU's own %u pages (root and context tables, queue) are protected and unmapped", i);
+	scenario_note("the IOMMU's own %u pages (device or root and context tables, queues) are protected and unmapped",
+		      i);
 	return SCENARIO_PASS;
 }
 

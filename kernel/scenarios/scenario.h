@@ -87,9 +87,11 @@ enum scenario_verdict dma_check_copy(const char *who, const uint8_t *dst, const 
 
 /*
  * protect_begin() - bring Moat up for one scenario (kmoat_up()); *@m is the instance. SCENARIO_SKIP
- * when the machine has no IOMMU, no edu device, or an IOMMU bring-up cannot drive yet (the reason
- * says which); SCENARIO_FAIL when bring-up fails. protect_end() takes it down again and turns @v
- * into a failure if the tear-down fails or leaks pages; call it whatever @v is.
+ * when the machine has no IOMMU or no edu device (the reason says which); SCENARIO_FAIL when
+ * bring-up fails. protect_end() takes it down again and turns @v into a failure if the tear-down
+ * fails or leaks pages; call it whatever @v is. Where the IOMMU writes no fault records
+ * (kmoat.records_faults false), a passing scenario's last detail line says that the data alone
+ * judged it, and why.
  */
 enum scenario_verdict protect_begin(struct kmoat **m, struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict protect_end(struct kmoat *m, enum scenario_verdict v, struct scenario_result *r);
@@ -107,7 +109,8 @@ struct fault_want {
 
 /*
  * fault_expect() - poll the faults: exactly one, matching @w, when the IOMMU keeps fault records
- * (kmoat.records_faults); none is accepted, and said, where it keeps none. Every record is printed.
+ * (kmoat.records_faults); where it keeps none, no record is accepted (and said), but a record that
+ * does come must still be the one matching @w. Every record is printed.
  * fault_expect_none() - no fault pending (after accesses that must have gone through).
  */
 enum scenario_verdict fault_expect(struct kmoat *m, const struct fault_want *w, struct scenario_result *r);
