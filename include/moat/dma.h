@@ -38,8 +38,11 @@
  * invalidation go through the core, which takes the system's lock for the table update. The core's
  * moat_domain_map()/moat_domain_unmap() must not be used on a domain a struct moat_dma serves.
  *
- * Memory: mapping records (16 bytes each, max_mappings of them, default 16384) and the allocator's
- * pages come from moat_page_alloc() (Moat-owned, protected); moat_dma_stats() reports them.
+ * Memory: mapping records (16 bytes each, two slots per possible mapping: max_mappings, default
+ * 16384, takes 512 KiB) and the allocator's pages come from moat_page_alloc() (Moat-owned,
+ * protected); moat_dma_stats() reports them. The domain keeps the page-table pages an unmap
+ * empties (struct moat_pt keep_tables), so a map into a range used before allocates nothing; they
+ * go back when the domain is destroyed.
  */
 #ifndef MOAT_DMA_H
 #define MOAT_DMA_H
@@ -123,7 +126,8 @@ struct moat_dma {
 	uint64_t rec_phys_page;
 	uint32_t rec_slots;                /* power of two */
 	uint32_t rec_npages;
-	uint64_t live;
+	uint64_t live;                     /* records */
+	uint64_t reserved;                 /* records plus maps under way (atomic) */
 	/* flush queue (deferred) */
 	struct moat_dma_fq_entry *fq[MOAT_DMA_FQ_PAGES];
 	uint64_t fq_phys[MOAT_DMA_FQ_PAGES];

@@ -118,6 +118,9 @@ struct moat_pt {
 	struct moat_pt_ops ops;
 	uint64_t table_pages;      /* table pages linked into the tables, the root included */
 	unsigned iova_bits;        /* input-address width: 12 + 9 * levels, at most 64 */
+	/* Set by the owner (false after init): unmaps leave emptied tables linked, so the next map of
+	 * the range allocates nothing (DMA domains, whose IOVAs come and go in the same ranges). */
+	bool keep_tables;
 	uint64_t iova_last;        /* highest input address: 2^iova_bits - 1 */
 	/* private */
 	const struct moat_pt_format_desc *fmt;
@@ -196,6 +199,17 @@ void moat_pt_destroy(struct moat_pt *pt);
  * (corruption). On every error the tables are unchanged, bit for bit.
  */
 moat_status moat_pt_map(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
+
+/*
+ * moat_pt_map_page() / moat_pt_unmap_page() - one 4 KiB page, when the tables on its way already
+ * exist: the fast path of a DMA map or unmap. Map writes the leaf (MOAT_ERR_OVERLAP when one is
+ * there); unmap clears a 4 KiB leaf and records the page in @g as moat_pt_unmap() does (no table
+ * is freed). Both return MOAT_ERR_NOT_FOUND when the page is not in that shape (a table missing,
+ * a superpage, nothing mapped): then moat_pt_map() / moat_pt_unmap() handle it, with their own
+ * statuses. Arguments are checked as there; on error nothing changed.
+ */
+moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, unsigned prot);
+moat_status moat_pt_unmap_page(struct moat_pt *pt, uint64_t iova, struct moat_pt_gather *g);
 
 /*
  * moat_pt_map_unused() - moat_pt_map() for a range the caller knows is unused: no entry of the

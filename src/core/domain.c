@@ -136,7 +136,11 @@ moat_status moat_domain_map(struct moat_domain *dom, uint64_t iova, uint64_t phy
 		moat_log(MOAT_LOG_WARN, "%s", diag->msg);
 		goto out;
 	}
-	st = moat_pt_map(&dom->pt, iova, phys, size, prot);
+	st = MOAT_ERR_NOT_FOUND;
+	if (size == MOAT_PAGE_SIZE)
+		st = moat_pt_map_page(&dom->pt, iova, phys, prot);
+	if (st == MOAT_ERR_NOT_FOUND)
+		st = moat_pt_map(&dom->pt, iova, phys, size, prot);
 	if (st != MOAT_OK) {
 		moat_diag_set(diag, st, NULL, 0, "domain %u: map iova 0x%llx -> phys 0x%llx size 0x%llx: %s",
 			      (unsigned)dom->id, (unsigned long long)iova, (unsigned long long)phys,
@@ -162,7 +166,11 @@ moat_status moat_domain_unmap(struct moat_domain *dom, uint64_t iova, uint64_t s
 	sys = dom->sys;
 	core_lock(sys);
 	moat_pt_gather_init(&g);
-	st = moat_pt_unmap(&dom->pt, iova, size, &g);
+	st = MOAT_ERR_NOT_FOUND;
+	if (size == MOAT_PAGE_SIZE && dom->pt.keep_tables)   /* else emptied tables must go */
+		st = moat_pt_unmap_page(&dom->pt, iova, &g);
+	if (st == MOAT_ERR_NOT_FOUND)
+		st = moat_pt_unmap(&dom->pt, iova, size, &g);
 	if (st != MOAT_OK) {
 		moat_diag_set(diag, st, NULL, 0, "domain %u: unmap iova 0x%llx size 0x%llx: %s", (unsigned)dom->id,
 			      (unsigned long long)iova, (unsigned long long)size, moat_status_text(st));
@@ -184,7 +192,11 @@ moat_status moat_domain_unmap_deferred(struct moat_domain *dom, uint64_t iova, u
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "not a live domain other than the host's");
 	sys = dom->sys;
 	core_lock(sys);
-	st = moat_pt_unmap(&dom->pt, iova, size, &dom->held);
+	st = MOAT_ERR_NOT_FOUND;
+	if (size == MOAT_PAGE_SIZE && dom->pt.keep_tables)
+		st = moat_pt_unmap_page(&dom->pt, iova, &dom->held);
+	if (st == MOAT_ERR_NOT_FOUND)
+		st = moat_pt_unmap(&dom->pt, iova, size, &dom->held);
 	if (st != MOAT_OK)
 		moat_diag_set(diag, st, NULL, 0, "domain %u: unmap iova 0x%llx size 0x%llx: %s", (unsigned)dom->id,
 			      (unsigned long long)iova, (unsigned long long)size, moat_status_text(st));

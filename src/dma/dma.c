@@ -189,7 +189,7 @@ static moat_status fq_flush(struct moat_dma *d, struct moat_diag *diag)
 			d->max_window_ns = now - e->when_ns;
 		moat_iova_free(&d->iova, e->pfn_np >> 20, e->pfn_np & ((1ull << 20) - 1));
 		d->fq_head = (d->fq_head + 1) % d->cfg.fq_entries;
-		d->fq_count--;
+		__atomic_store_n(&d->fq_count, d->fq_count - 1, __ATOMIC_RELAXED);
 	}
 	return MOAT_OK;
 }
@@ -256,6 +256,8 @@ moat_status moat_dma_init(struct moat_dma *d, struct moat_domain *dom, const str
 		moat_iova_fini(&d->iova);
 		return moat_diag_set(diag, st, NULL, 0, "dma: no memory for the records or the queue");
 	}
+	/* IOVAs come and go in the same ranges: keep the tables they need between maps */
+	dom->pt.keep_tables = true;
 	moat_plat_lock_init(&d->lock);
 	d->magic = DMA_MAGIC;
 	return MOAT_OK;
@@ -333,21 +335,20 @@ static moat_status begin_map(struct moat_dma *d, uint64_t npages, uint64_t mask,
 	if (npages > (1ull << 20))
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "dma: %llu pages in one mapping (at most 2^20)",
 				     (unsigned long long)npages);
-	moat_plat_lock_acquire(&d->lock);
-	if (d->cfg.policy == MOAT_DMA_DEFERRED)
+	if (d->cfg.policy == MOAT_DMA_DEFERRED && __atomic_load_n(&d->fq_count, __ATOMIC_RELAXED)) {
+		moat_plat_lock_acquire(&d->lock);
 		fq_check_time(d);
-	if (d->live >= d->cfg.max_mappings) {
 		moat_plat_lock_release(&d->lock);
+	}
+	/* a record slot: reserved without the lock, given back by end_map() */
+	if (__atomic_add_fetch(&d->reserved, 1, __ATOMIC_RELAXED) > d->cfg.max_mappings) {
+		__atomic_sub_fetch(&d->reserved, 1, __ATOMIC_RELAXED);
 		return moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0, "dma: %u mappings live, the configured maximum",
 				     (unsigned)d->cfg.max_mappings);
 	}
-	d->live++;   /* the slot is ours until end_map() */
-	moat_plat_lock_release(&d->lock);
 	st = moat_iova_alloc(&d->iova, npages, limit_pfn(d, mask), false, pfn);
 	if (st != MOAT_OK) {
-		moat_plat_lock_acquire(&d->lock);
-		d->live--;
-		moat_plat_lock_release(&d->lock);
+		__atomic_sub_fetch(&d->reserved, 1, __ATOMIC_RELAXED);
 		return moat_diag_set(diag, st, NULL, 0, "dma: no IOVA range of %llu pages below 0x%llx: %s",
 				     (unsigned long long)npages, (unsigned long long)limit_pfn(d, mask) << PAGE_SHIFT,
 				     moat_status_text(st));
@@ -357,15 +358,15 @@ static moat_status begin_map(struct moat_dma *d, uint64_t npages, uint64_t mask,
 
 static void end_map(struct moat_dma *d, uint64_t pfn, uint64_t npages, enum moat_dma_dir dir, bool sg, bool ok)
 {
-	moat_plat_lock_acquire(&d->lock);
-	d->live--;
 	if (ok) {
+		moat_plat_lock_acquire(&d->lock);
 		rec_insert(d, pfn, (uint32_t)npages, dir, sg);
 		d->maps++;
-	}
-	moat_plat_lock_release(&d->lock);
-	if (!ok)
+		moat_plat_lock_release(&d->lock);
+	} else {
+		__atomic_sub_fetch(&d->reserved, 1, __ATOMIC_RELAXED);
 		moat_iova_free(&d->iova, pfn, npages);
+	}
 }
 
 moat_status moat_dma_map(struct moat_dma *d, uint64_t phys, uint64_t len, enum moat_dma_dir dir, uint64_t mask,
@@ -407,6 +408,10 @@ static moat_status take_record(struct moat_dma *d, uint64_t iova, uint64_t npage
 				     "page(s) direction %u%s", (unsigned long long)iova, (unsigned long long)npages, (int)dir,
 				     sg ? " (list)" : "", (unsigned)r->npages, (unsigned)r->dir, r->sg ? " (list)" : "");
 	rec_delete(d, i);
+	__atomic_sub_fetch(&d->reserved, 1, __ATOMIC_RELAXED);
+	d->unmaps++;
+	if (d->cfg.policy == MOAT_DMA_STRICT)
+		d->invalidations++;   /* the one finish_unmap() is about to do */
 	return MOAT_OK;
 }
 
@@ -417,10 +422,6 @@ static moat_status finish_unmap(struct moat_dma *d, uint64_t pfn, uint64_t npage
 
 	if (d->cfg.policy == MOAT_DMA_STRICT) {
 		st = moat_domain_unmap(d->dom, pfn << PAGE_SHIFT, npages << PAGE_SHIFT, diag);
-		moat_plat_lock_acquire(&d->lock);
-		d->unmaps++;
-		d->invalidations++;
-		moat_plat_lock_release(&d->lock);
 		if (st == MOAT_OK)
 			moat_iova_free(&d->iova, pfn, npages);
 		/* on an invalidation failure the IOVAs are never reused */
@@ -428,7 +429,6 @@ static moat_status finish_unmap(struct moat_dma *d, uint64_t pfn, uint64_t npage
 	}
 	st = moat_domain_unmap_deferred(d->dom, pfn << PAGE_SHIFT, npages << PAGE_SHIFT, diag);
 	moat_plat_lock_acquire(&d->lock);
-	d->unmaps++;
 	if (st == MOAT_OK) {
 		struct moat_dma_fq_entry *e;
 
@@ -437,7 +437,7 @@ static moat_status finish_unmap(struct moat_dma *d, uint64_t pfn, uint64_t npage
 		if (d->fq_count < d->cfg.fq_entries) {
 			e = fq_at(d, (d->fq_head + d->fq_count) % d->cfg.fq_entries);
 			*e = (struct moat_dma_fq_entry){ pfn << 20 | npages, moat_plat_time_ns() };
-			d->fq_count++;
+			__atomic_store_n(&d->fq_count, d->fq_count + 1, __ATOMIC_RELAXED);
 		}
 		/* a full queue whose flush failed: the IOVAs stay out of the allocator for good */
 		if (d->fq_count == d->cfg.fq_entries)

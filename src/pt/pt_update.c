@@ -375,6 +375,87 @@ static moat_status map_common(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 	return MOAT_OK;
 }
 
+/* ---- one 4 KiB page, through existing tables ---- */
+
+/* The level-1 entry of @iova when every table on the way exists, else NULL. */
+static uint64_t *leaf4k_slot(const struct moat_pt *pt, uint64_t iova)
+{
+	uint64_t *tbl = pt->root;
+
+	for (unsigned level = pt->cfg.levels; level > 1; level--) {
+		const uint64_t v = tbl[pt_index(iova, level)];
+		uint64_t addr = 0;
+		unsigned prot;
+
+		if (!v || pt->fmt->decode(v, level, &addr, &prot) != PT_TABLE)
+			return NULL;
+		tbl = pt_virt(pt, addr);
+		if (!tbl)
+			return NULL;
+	}
+	return &tbl[pt_index(iova, 1)];
+}
+
+static void flush_one(struct moat_pt *pt, const uint64_t *entry)
+{
+	if (!pt->cfg.coherent) {
+		pt->ops.flush_line(pt->ops.cookie, entry);
+		pt->ops.flush_done(pt->ops.cookie);
+	}
+}
+
+moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, unsigned prot)
+{
+	uint64_t *e, last;
+	moat_status st;
+
+	if (!pt || !pt->root)
+		return MOAT_ERR_INVALID_ARG;
+	st = check_range(pt, iova, MOAT_PAGE_SIZE, &last);
+	if (st != MOAT_OK)
+		return st;
+	if (phys & (MOAT_PAGE_SIZE - 1))
+		return MOAT_ERR_ALIGNMENT;
+	if (prot == 0 || (prot & ~MOAT_PT_RW) || (phys & ~pt->fmt->addr_mask & ~0xfffull))
+		return MOAT_ERR_INVALID_ARG;
+	e = leaf4k_slot(pt, iova);
+	if (!e)
+		return MOAT_ERR_NOT_FOUND;
+	if (*e)
+		return MOAT_ERR_OVERLAP;
+	*e = pt->fmt->leaf_bits(1, prot) | phys;
+	pt->used = true;
+	flush_one(pt, e);
+	return MOAT_OK;
+}
+
+moat_status moat_pt_unmap_page(struct moat_pt *pt, uint64_t iova, struct moat_pt_gather *g)
+{
+	uint64_t *e, last, addr = 0;
+	unsigned prot;
+	moat_status st;
+
+	if (!pt || !pt->root || !g)
+		return MOAT_ERR_INVALID_ARG;
+	st = check_range(pt, iova, MOAT_PAGE_SIZE, &last);
+	if (st != MOAT_OK)
+		return st;
+	e = leaf4k_slot(pt, iova);
+	if (!e || !*e || pt->fmt->decode(*e, 1, &addr, &prot) != PT_LEAF)
+		return MOAT_ERR_NOT_FOUND;
+	*e = 0;
+	flush_one(pt, e);
+	if (!g->unmapped) {
+		g->iova_first = iova;
+		g->iova_last = last;
+	} else {
+		g->iova_first = MOAT_MIN(g->iova_first, iova);
+		g->iova_last = MOAT_MAX(g->iova_last, last);
+	}
+	g->unmapped += MOAT_PAGE_SIZE;
+	return MOAT_OK;
+}
+
 moat_status moat_pt_map(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
 {
 	return map_common(pt, iova, phys, size, prot, false);
@@ -512,11 +593,11 @@ static void unmap_clear(struct pt_op *op, uint64_t *tbl, unsigned level, uint64_
 		}
 		/* A table; the survey checked phys_to_virt() knows it. */
 		child = pt_virt(op->pt, addr);
-		if (full) {
+		if (full && !op->pt->keep_tables) {
 			gather_subtree(op, child, addr, level - 1);
 		} else {
 			unmap_clear(op, child, level - 1, cs, ce, false);
-			if (!table_empty(child))
+			if (op->pt->keep_tables || !table_empty(child))
 				continue;
 			gather_page(op, child, addr);
 		}

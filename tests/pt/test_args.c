@@ -323,6 +323,53 @@ static void map_unused_builds_what_map_builds(void **state)
 	}
 }
 
+/* The one-page fast path works through existing tables only and says NOT_FOUND otherwise; with
+ * keep_tables, unmaps leave emptied tables linked. */
+static void page_fast_path_and_kept_tables(void **state)
+{
+	(void)state;
+	struct tpages tp;
+	struct moat_pt pt;
+	struct moat_pt_gather g;
+	uint64_t phys = 0, pages;
+	unsigned prot = 0;
+
+	t_setup(&pt, &tp, 64, MOAT_PT_VTD_SL, 4, T_ALL_SIZES, false);
+	assert_int_equal(moat_pt_map_page(&pt, 0x5000, 0x9000, MOAT_PT_READ), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_map(&pt, 0x1000, 0x1000, K4, MOAT_PT_RW), MOAT_OK);
+	tp_flush_reset(&tp);
+	assert_int_equal(moat_pt_map_page(&pt, 0x5000, 0x9000, MOAT_PT_READ), MOAT_OK);
+	assert_true(tp.flushes >= 1);   /* the written line, on a non-coherent walker */
+	assert_int_equal(moat_pt_translate(&pt, 0x5123, &phys, &prot, NULL), MOAT_OK);
+	assert_int_equal(phys, 0x9123);
+	assert_int_equal(prot, MOAT_PT_READ);
+	assert_int_equal(moat_pt_map_page(&pt, 0x5000, 0xa000, MOAT_PT_READ), MOAT_ERR_OVERLAP);
+	assert_int_equal(moat_pt_map_page(&pt, 0x5008, 0xa000, MOAT_PT_READ), MOAT_ERR_ALIGNMENT);
+	assert_int_equal(moat_pt_map_page(&pt, 0x6000, 0xa000, 0), MOAT_ERR_INVALID_ARG);
+	/* a superpage is not a 4 KiB leaf: the fast unmap declines, the full one splits */
+	assert_int_equal(moat_pt_map(&pt, 2 * M2, 2 * M2, M2, MOAT_PT_RW), MOAT_OK);
+	moat_pt_gather_init(&g);
+	assert_int_equal(moat_pt_unmap_page(&pt, 2 * M2, &g), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_unmap_page(&pt, 0x7000, &g), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(g.unmapped, 0);
+	assert_int_equal(moat_pt_unmap_page(&pt, 0x5000, &g), MOAT_OK);
+	assert_int_equal(g.unmapped, K4);
+	assert_int_equal(g.iova_first, 0x5000);
+	assert_int_equal(g.iova_last, 0x5fff);
+	assert_int_equal(moat_pt_translate(&pt, 0x5000, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
+	moat_pt_gather_release(&pt, &g);
+	/* kept tables: unmapping the last page leaves its tables */
+	pt.keep_tables = true;
+	pages = pt.table_pages;
+	moat_pt_gather_init(&g);
+	assert_int_equal(moat_pt_unmap(&pt, 0x1000, K4, &g), MOAT_OK);
+	assert_int_equal(pt.table_pages, pages);
+	assert_int_equal(g.freed_pages, 0);
+	moat_pt_gather_release(&pt, &g);
+	pt.keep_tables = false;
+	t_teardown(&pt, &tp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +382,7 @@ int main(void)
 		cmocka_unit_test(leaf_only_unmaps_leave_paging_structures_alone),
 		cmocka_unit_test(translate_checks_its_arguments),
 		cmocka_unit_test(map_unused_builds_what_map_builds),
+		cmocka_unit_test(page_fast_path_and_kept_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
