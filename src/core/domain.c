@@ -155,6 +155,19 @@ out:
 	return st;
 }
 
+/* Unmap into @g: one 4 KiB page through the fast path when the domain keeps its tables (else
+ * emptied tables must go, which moat_pt_unmap() does). */
+static moat_status dom_unmap(struct moat_domain *dom, uint64_t iova, uint64_t size, struct moat_pt_gather *g)
+{
+	moat_status st = MOAT_ERR_NOT_FOUND;
+
+	if (size == MOAT_PAGE_SIZE && dom->pt.keep_tables)
+		st = moat_pt_unmap_page(&dom->pt, iova, g);
+	if (st == MOAT_ERR_NOT_FOUND)
+		st = moat_pt_unmap(&dom->pt, iova, size, g);
+	return st;
+}
+
 moat_status moat_domain_unmap(struct moat_domain *dom, uint64_t iova, uint64_t size, struct moat_diag *diag)
 {
 	struct moat_pt_gather g;
@@ -166,11 +179,7 @@ moat_status moat_domain_unmap(struct moat_domain *dom, uint64_t iova, uint64_t s
 	sys = dom->sys;
 	core_lock(sys);
 	moat_pt_gather_init(&g);
-	st = MOAT_ERR_NOT_FOUND;
-	if (size == MOAT_PAGE_SIZE && dom->pt.keep_tables)   /* else emptied tables must go */
-		st = moat_pt_unmap_page(&dom->pt, iova, &g);
-	if (st == MOAT_ERR_NOT_FOUND)
-		st = moat_pt_unmap(&dom->pt, iova, size, &g);
+	st = dom_unmap(dom, iova, size, &g);
 	if (st != MOAT_OK) {
 		moat_diag_set(diag, st, NULL, 0, "domain %u: unmap iova 0x%llx size 0x%llx: %s", (unsigned)dom->id,
 			      (unsigned long long)iova, (unsigned long long)size, moat_status_text(st));
@@ -192,11 +201,7 @@ moat_status moat_domain_unmap_deferred(struct moat_domain *dom, uint64_t iova, u
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "not a live domain other than the host's");
 	sys = dom->sys;
 	core_lock(sys);
-	st = MOAT_ERR_NOT_FOUND;
-	if (size == MOAT_PAGE_SIZE && dom->pt.keep_tables)
-		st = moat_pt_unmap_page(&dom->pt, iova, &dom->held);
-	if (st == MOAT_ERR_NOT_FOUND)
-		st = moat_pt_unmap(&dom->pt, iova, size, &dom->held);
+	st = dom_unmap(dom, iova, size, &dom->held);
 	if (st != MOAT_OK)
 		moat_diag_set(diag, st, NULL, 0, "domain %u: unmap iova 0x%llx size 0x%llx: %s", (unsigned)dom->id,
 			      (unsigned long long)iova, (unsigned long long)size, moat_status_text(st));

@@ -266,15 +266,6 @@ static moat_status amdvi_each_page(const struct moat_setup_unit *su, setup_page_
 	return st;
 }
 
-static const char *page_sizes_words(unsigned sizes)
-{
-	if ((sizes & MOAT_PT_PAGE_2M) && (sizes & MOAT_PT_PAGE_1G))
-		return "4 KiB, 2 MiB and 1 GiB pages";
-	if (sizes & MOAT_PT_PAGE_2M)
-		return "4 KiB and 2 MiB pages";
-	return "4 KiB pages only";
-}
-
 static int amdvi_describe(const struct moat_setup_unit *su, char *buf, size_t size)
 {
 	const struct moat_amdvi_unit *a = &su->hw.amdvi;
@@ -286,7 +277,7 @@ static int amdvi_describe(const struct moat_setup_unit *su, char *buf, size_t si
 			     "new mappings invalidated too",
 			     (unsigned long long)a->reg_phys, (unsigned)a->ivhd_type, MOAT_RID_BUS(a->iommu_rid),
 			     MOAT_RID_DEV(a->iommu_rid), MOAT_RID_FN(a->iommu_rid), sc->levels, sc->address_width,
-			     page_sizes_words(sc->page_sizes), (unsigned)a->dt_entries, MOAT_AMDVI_RING_ENTRIES,
+			     moat_setupi_page_sizes_words(sc->page_sizes), (unsigned)a->dt_entries, MOAT_AMDVI_RING_ENTRIES,
 			     a->caps.ia ? "INVALIDATE_IOMMU_ALL" : "no INVALIDATE_IOMMU_ALL (entry by entry)",
 			     a->caps.coherent ? "walks snoop CPU caches" : "walks do not snoop CPU caches (tables are flushed)");
 }

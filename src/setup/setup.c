@@ -32,6 +32,15 @@ const struct setup_vendor *moat_setupi_vendor(enum moat_vendor vendor)
 	return NULL;
 }
 
+const char *moat_setupi_page_sizes_words(unsigned sizes)
+{
+	if ((sizes & MOAT_PT_PAGE_2M) && (sizes & MOAT_PT_PAGE_1G))
+		return "4 KiB, 2 MiB and 1 GiB pages";
+	if (sizes & MOAT_PT_PAGE_2M)
+		return "4 KiB and 2 MiB pages";
+	return "4 KiB pages only";
+}
+
 static bool setup_ok(const struct moat_setup *s)
 {
 	return s && s->magic == SETUP_MAGIC;

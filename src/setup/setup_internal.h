@@ -54,4 +54,7 @@ moat_status moat_setupi_own_driver_pages_locked(struct moat_setup_unit *su);
 /* The same outside any operation (moat_page_adopt() for each page not owned yet). */
 moat_status moat_setupi_own_driver_pages(struct moat_setup_unit *su, struct moat_diag *diag);
 
+/* The leaf sizes of a page-table configuration in words, for the units' describe lines. */
+const char *moat_setupi_page_sizes_words(unsigned sizes);
+
 #endif

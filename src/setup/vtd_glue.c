@@ -227,15 +227,6 @@ static moat_status vtd_each_page(const struct moat_setup_unit *su, setup_page_fn
 	return st;
 }
 
-static const char *page_sizes_words(unsigned sizes)
-{
-	if ((sizes & MOAT_PT_PAGE_2M) && (sizes & MOAT_PT_PAGE_1G))
-		return "4 KiB, 2 MiB and 1 GiB pages";
-	if (sizes & MOAT_PT_PAGE_2M)
-		return "4 KiB and 2 MiB pages";
-	return "4 KiB pages only";
-}
-
 static int vtd_describe(const struct moat_setup_unit *su, char *buf, size_t size)
 {
 	const struct moat_vtd_unit *v = &su->hw.vtd;
@@ -245,7 +236,7 @@ static int vtd_describe(const struct moat_setup_unit *su, char *buf, size_t size
 			     "VT-d %u.%u unit at 0x%llx: %u-level tables (%u-bit addresses), %s, %u fault record%s, "
 			     "%s invalidation, %s%s",
 			     (unsigned)(v->caps.version >> 4), (unsigned)(v->caps.version & 0xf),
-			     (unsigned long long)v->reg_phys, sc->levels, sc->address_width, page_sizes_words(sc->page_sizes),
+			     (unsigned long long)v->reg_phys, sc->levels, sc->address_width, moat_setupi_page_sizes_words(sc->page_sizes),
 			     (unsigned)v->caps.fault_records, v->caps.fault_records == 1 ? "" : "s",
 			     v->caps.qi ? "queued" : "register",
 			     v->caps.coherent ? "walks snoop CPU caches" : "walks do not snoop CPU caches (tables are flushed)",
