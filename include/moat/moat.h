@@ -124,7 +124,6 @@ struct moat_domain {
 	struct moat_system *sys;
 	struct moat_domain *next;
 	uint32_t magic;
-	struct moat_pt_gather held;   /* unmapped without invalidation (moat_domain_unmap_deferred()) */
 };
 
 /* Bookkeeping of Moat-owned pages (see the header comment). Private. */
@@ -175,6 +174,10 @@ struct moat_system {
 	/* Pages the host domain gained (mapped back) minus pages taken out of it, since the system
 	 * was set up: lets moat_protect_host() report what it mapped without walking the tables. */
 	int64_t host_page_delta;
+	/* Even while the registry and the Moat-owned pages are stable, odd while a writer changes them
+	 * in a way a reader without the lock could misread (the DMA map path; core_internal.h). */
+	uint32_t prot_seq;
+	uint32_t prot_write_depth;   /* nesting of those writers (system lock): only the outermost moves it */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -279,26 +282,6 @@ moat_status moat_domain_map(struct moat_domain *dom, uint64_t iova, uint64_t phy
  * invalidation failed; the emptied table pages are then kept (never reused).
  */
 moat_status moat_domain_unmap(struct moat_domain *dom, uint64_t iova, uint64_t size, struct moat_diag *diag);
-
-/*
- * moat_domain_unmap_deferred() - moat_domain_unmap() without the invalidation: the entries are
- * removed at once (a new table walk faults), but units may still hold cached translations of the
- * range until moat_domain_invalidate() completes; the table pages the unmap emptied are held until
- * then. For the DMA API's deferred policy (moat/dma.h).
- * Returns MOAT_OK; MOAT_ERR_NOT_FOUND; MOAT_ERR_ALIGNMENT; MOAT_ERR_INVALID_ARG (also for the
- * host domain); MOAT_ERR_NO_MEMORY; MOAT_ERR_MALFORMED. On error nothing changed.
- */
-moat_status moat_domain_unmap_deferred(struct moat_domain *dom, uint64_t iova, uint64_t size,
-				       struct moat_diag *diag);
-
-/*
- * moat_domain_invalidate() - invalidate [@iova, @iova + @size) of @dom (@size 0: everything) on
- * every unit, and with it everything moat_domain_unmap_deferred() left pending (whose held table
- * pages then go back). Returns after the units reported completion.
- * Returns MOAT_OK; MOAT_ERR_INVALID_ARG; MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (the held pages are
- * then kept, never reused).
- */
-moat_status moat_domain_invalidate(struct moat_domain *dom, uint64_t iova, uint64_t size, struct moat_diag *diag);
 
 /*
  * moat_domain_translate() - look @iova up in the domain's live tables. Outputs may be NULL:

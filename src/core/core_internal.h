@@ -2,7 +2,7 @@
 /*
  * Shared by the core's sources: the Moat-owned page bookkeeping (track.c), page supply and the
  * host-domain upkeep (pages.c), the registry lookups (protect.c) and unit helpers (system.c).
- * Every function here expects the system lock held.
+ * Every function here expects the system lock held, except the *_unlocked reader below.
  */
 #ifndef MOAT_CORE_INTERNAL_H
 #define MOAT_CORE_INTERNAL_H
@@ -130,5 +130,32 @@ static inline uint64_t core_prot_last(const struct moat_protected *p)
 {
 	return p->base + (p->size - 1);
 }
+
+/*
+ * Protection read without the lock (the DMA map path, src/core/dma_core.c): sys->prot_seq is odd
+ * while a writer (lock held) changes the registry, or frees bookkeeping nodes a reader may be
+ * following; moat_protect_add() keeps it odd from before its walk of the domains, so a map racing
+ * it is seen either by that walk or by the mapper's second read of the count. Readers note an even
+ * value, read, and start again when it changed. Writers nest (sys->prot_write_depth): the count
+ * stays odd until the outermost one ends.
+ */
+static inline void core_prot_write_begin(struct moat_system *sys)
+{
+	if (sys->prot_write_depth++)
+		return;   /* nested in a writer: the count is odd already */
+	__atomic_add_fetch(&sys->prot_seq, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void core_prot_write_end(struct moat_system *sys)
+{
+	if (--sys->prot_write_depth)
+		return;
+	__atomic_add_fetch(&sys->prot_seq, 1, __ATOMIC_RELEASE);
+}
+
+/* Whether a Moat-owned frame lies in [@first, @last], read without the lock (atomic loads; the
+ * answer holds only if sys->prot_seq did not change meanwhile). */
+bool track_owned_unlocked(const struct moat_system *sys, uint64_t first, uint64_t last);
 
 #endif

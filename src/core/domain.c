@@ -39,7 +39,6 @@ moat_status moat_domain_create(struct moat_system *sys, struct moat_domain *dom)
 		}
 	}
 	moat_memset(dom, 0, sizeof(*dom));
-	moat_pt_gather_init(&dom->held);
 	dom->sys = sys;
 	dom->id = id;
 	ops = core_pt_ops(dom);
@@ -83,10 +82,8 @@ moat_status moat_domain_destroy(struct moat_domain *dom)
 		sys->host = NULL;
 	dom->host = false;
 	st = core_invalidate(sys, dom, 0, 0, true, NULL);
-	if (st == MOAT_OK) {
-		moat_pt_gather_release(&dom->pt, &dom->held);
+	if (st == MOAT_OK)
 		moat_pt_destroy(&dom->pt);
-	}
 	else
 		moat_log(MOAT_LOG_ERROR, "domain %u: invalidation failed (%s); its %llu table pages are kept",
 			 (unsigned)dom->id, moat_status_str(st), (unsigned long long)dom->pt.table_pages);
@@ -185,55 +182,6 @@ moat_status moat_domain_unmap(struct moat_domain *dom, uint64_t iova, uint64_t s
 			      (unsigned long long)iova, (unsigned long long)size, moat_status_text(st));
 	} else {
 		st = core_gather_finish(sys, dom, &g, diag);
-	}
-	core_settle(sys, NULL);
-	core_unlock(sys);
-	return st;
-}
-
-moat_status moat_domain_unmap_deferred(struct moat_domain *dom, uint64_t iova, uint64_t size,
-				       struct moat_diag *diag)
-{
-	struct moat_system *sys;
-	moat_status st;
-
-	if (!core_dom_ok(dom) || dom->host)
-		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "not a live domain other than the host's");
-	sys = dom->sys;
-	core_lock(sys);
-	st = dom_unmap(dom, iova, size, &dom->held);
-	if (st != MOAT_OK)
-		moat_diag_set(diag, st, NULL, 0, "domain %u: unmap iova 0x%llx size 0x%llx: %s", (unsigned)dom->id,
-			      (unsigned long long)iova, (unsigned long long)size, moat_status_text(st));
-	core_settle(sys, NULL);
-	core_unlock(sys);
-	return st;
-}
-
-moat_status moat_domain_invalidate(struct moat_domain *dom, uint64_t iova, uint64_t size, struct moat_diag *diag)
-{
-	struct moat_system *sys;
-	moat_status st;
-
-	if (!core_dom_ok(dom))
-		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "not a live domain");
-	sys = dom->sys;
-	core_lock(sys);
-	if (dom->held.unmapped || dom->held.freed_pages || dom->held.tables_changed) {
-		/* one invalidation covering the held ranges and the asked one */
-		struct moat_pt_gather *g = &dom->held;
-
-		if (size && g->unmapped) {
-			g->iova_first = MOAT_MIN(g->iova_first, iova);
-			g->iova_last = MOAT_MAX(g->iova_last, iova + (size - 1));
-		} else {
-			g->iova_first = 0;
-			g->iova_last = UINT64_MAX;
-			g->unmapped = g->unmapped ? g->unmapped : 1;
-		}
-		st = core_gather_finish(sys, dom, g, diag);
-	} else {
-		st = core_invalidate(sys, dom, iova, size, false, diag);
 	}
 	core_settle(sys, NULL);
 	core_unlock(sys);

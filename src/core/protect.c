@@ -131,6 +131,7 @@ moat_status moat_protect_add(struct moat_system *sys, uint64_t base, uint64_t si
 				     "protected range 0x%llx + 0x%llx is empty or wraps", (unsigned long long)base,
 				     (unsigned long long)size);
 	core_lock(sys);
+	core_prot_write_begin(sys);   /* before the walk: a DMA map racing it sees the count move */
 	host = sys->host;
 	if (sys->prot_count == MOAT_MAX_PROTECTED) {
 		st = moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0, "protection registry full (%u ranges)",
@@ -176,6 +177,7 @@ moat_status moat_protect_add(struct moat_system *sys, uint64_t base, uint64_t si
 		st = core_gather_finish(sys, host, &g, diag);
 	core_settle(sys, NULL);
 out:
+	core_prot_write_end(sys);
 	core_unlock(sys);
 	return st;
 }
@@ -188,6 +190,7 @@ moat_status moat_protect_remove(struct moat_system *sys, uint64_t base, uint64_t
 	if (!core_sys_ok(sys) || !round_out(base, size, &first, &last))
 		return MOAT_ERR_INVALID_ARG;
 	core_lock(sys);
+	core_prot_write_begin(sys);
 	for (unsigned i = 0; i < sys->prot_count; i++) {
 		if (sys->prot[i].base != first || core_prot_last(&sys->prot[i]) != last)
 			continue;
@@ -198,6 +201,7 @@ moat_status moat_protect_remove(struct moat_system *sys, uint64_t base, uint64_t
 		st = MOAT_OK;
 		break;
 	}
+	core_prot_write_end(sys);
 	core_unlock(sys);
 	return st;
 }

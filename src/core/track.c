@@ -109,7 +109,7 @@ static unsigned bits_set(struct moat_system *sys, uint64_t *leaf, uint64_t pfn, 
 		uint64_t *w = leaf_word(leaf, k, pfn);
 
 		if ((mask & TK_BIT(k)) && !(*w & leaf_bit(pfn))) {
-			*w |= leaf_bit(pfn);
+			__atomic_store_n(w, *w | leaf_bit(pfn), __ATOMIC_RELAXED);   /* read without the lock */
 			count(sys, k, 1);
 			changed |= TK_BIT(k);
 		}
@@ -134,7 +134,7 @@ static unsigned bits_clear(struct moat_system *sys, uint64_t *leaf, uint64_t pfn
 		uint64_t *w = leaf_word(leaf, k, pfn);
 
 		if ((mask & TK_BIT(k)) && (*w & leaf_bit(pfn))) {
-			*w &= ~leaf_bit(pfn);
+			__atomic_store_n(w, *w & ~leaf_bit(pfn), __ATOMIC_RELAXED);
 			count(sys, k, -1);
 			changed |= TK_BIT(k);
 		}
@@ -185,7 +185,7 @@ static moat_status path_ensure(struct moat_system *sys, struct mark_op *op, uint
 				moat_plat_page_free(virt, phys);
 				return MOAT_ERR_UNSUPPORTED;
 			}
-			*slot = phys;
+			__atomic_store_n(slot, phys, __ATOMIC_RELEASE);   /* the zeroed node first */
 			op->slot[op->nodes] = slot;
 			op->node_phys[op->nodes] = phys;
 			op->node_virt[op->nodes] = virt;
@@ -219,13 +219,16 @@ static void mark_undo(struct moat_system *sys, struct mark_op *op)
 		bits_clear(sys, leaf, op->pfn[i], op->set[i]);
 		bits_set(sys, leaf, op->pfn[i], op->cleared[i]);
 	}
-	if (op->nodes)
-		sys->track.leaf_key = 0;   /* the cached leaf may be one of them */
+	if (!op->nodes)
+		return;
+	sys->track.leaf_key = 0;   /* the cached leaf may be one of them */
+	core_prot_write_begin(sys);   /* a reader without the lock may be in them */
 	for (unsigned i = op->nodes; i-- > 0;) {
-		*op->slot[i] = 0;
+		__atomic_store_n(op->slot[i], 0, __ATOMIC_RELAXED);
 		moat_plat_page_free(op->node_virt[i], op->node_phys[i]);
 		sys->track.nodes--;
 	}
+	core_prot_write_end(sys);
 }
 
 moat_status track_mark(struct moat_system *sys, uint64_t pfn, unsigned mask)
@@ -389,6 +392,50 @@ bool track_next(const struct moat_system *sys, enum track_kind kind, unsigned wi
 			*found = q.found;
 			return true;
 		}
+	}
+	return false;
+}
+
+/* ---- read without the lock ---- */
+
+static const uint64_t *child_unlocked(const uint64_t *slot)
+{
+	const uint64_t phys = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	return phys ? node_virt(phys) : NULL;
+}
+
+bool track_owned_unlocked(const struct moat_system *sys, uint64_t first, uint64_t last)
+{
+	uint64_t pfn = first;
+
+	if (last >= CORE_PFN_LIMIT)
+		last = CORE_PFN_LIMIT - 1;
+	while (pfn <= last) {
+		const uint64_t *node = child_unlocked(&sys->track.top[pfn >> TOP_SHIFT]);
+		unsigned shift = TOP_SHIFT;   /* frames (log2) the absent node, or the leaf, covers */
+
+		for (unsigned depth = 1; node && depth < DEPTH_LEAF; depth++) {
+			shift = node_shift(depth);
+			node = child_unlocked(&node[(pfn >> shift) & (NODE_ENTRIES - 1)]);
+		}
+		if (node) {
+			const uint64_t base = pfn - pfn % LEAF_FRAMES;
+			const unsigned lo = (unsigned)(pfn - base);
+			const unsigned hi = (unsigned)(MOAT_MIN(last, base + LEAF_FRAMES - 1) - base);
+
+			for (unsigned w = lo >> 6; w <= hi >> 6; w++) {
+				uint64_t word = __atomic_load_n(&node[TK_OWNED * LEAF_WORDS + w], __ATOMIC_RELAXED);
+
+				if (w == lo >> 6)
+					word &= ~0ull << (lo & 63);
+				if (w == hi >> 6 && (hi & 63) != 63)
+					word &= (1ull << ((hi & 63) + 1)) - 1;
+				if (word)
+					return true;
+			}
+		}
+		pfn = (pfn | ((1ull << shift) - 1)) + 1;
 	}
 	return false;
 }
