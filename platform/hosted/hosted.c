@@ -9,11 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#include <sys/rseq.h>
+#define HOSTED_RSEQ 1
+#endif
 #include <time.h>
 
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char *arena;      /* MOAT_HOSTED_ARENA_BYTES reserved, touched on demand */
-static uint64_t arena_next;       /* bump pointer (bytes) */
+static uint64_t arena_next;       /* bump pointer (bytes); written under arena_lock, read without it */
 static uint64_t free_head = UINT64_MAX;
 
 static struct moat_hosted_stats stats;
@@ -92,7 +96,7 @@ void *moat_plat_page_alloc(uint64_t *phys)
 		memcpy(&free_head, base + off, sizeof(free_head));
 	} else if (arena_next + MOAT_PAGE_SIZE <= MOAT_HOSTED_ARENA_BYTES) {
 		off = arena_next;
-		arena_next += MOAT_PAGE_SIZE;
+		__atomic_store_n(&arena_next, off + MOAT_PAGE_SIZE, __ATOMIC_RELEASE);
 	} else {
 		stats.alloc_failures++;
 		pthread_mutex_unlock(&arena_lock);
@@ -111,7 +115,8 @@ void moat_plat_page_free(void *virt, uint64_t phys)
 	unsigned char *base = arena_base();
 	uint64_t off = phys - MOAT_HOSTED_PHYS_BASE;
 
-	if (phys < MOAT_HOSTED_PHYS_BASE || off >= arena_next || (off & (MOAT_PAGE_SIZE - 1)) ||
+	if (phys < MOAT_HOSTED_PHYS_BASE || off >= __atomic_load_n(&arena_next, __ATOMIC_ACQUIRE) ||
+	    (off & (MOAT_PAGE_SIZE - 1)) ||
 	    (unsigned char *)virt != base + off) {
 		fprintf(stderr, "hosted: page_free of a page not allocated (virt %p phys 0x%llx)\n", virt,
 			(unsigned long long)phys);
@@ -129,7 +134,8 @@ void moat_plat_page_free(void *virt, uint64_t phys)
 
 void *moat_plat_phys_to_virt(uint64_t phys)
 {
-	if (phys < MOAT_HOSTED_PHYS_BASE || phys - MOAT_HOSTED_PHYS_BASE >= arena_next)
+	/* any CPU, any time (include/moat/platform.h): the end of the arena is read atomically */
+	if (phys < MOAT_HOSTED_PHYS_BASE || phys - MOAT_HOSTED_PHYS_BASE >= __atomic_load_n(&arena_next, __ATOMIC_ACQUIRE))
 		return NULL;
 	return arena_base() + (phys - MOAT_HOSTED_PHYS_BASE);
 }
@@ -289,9 +295,23 @@ void moat_plat_lock_release(struct moat_lock *lock)
 	pthread_mutex_unlock((pthread_mutex_t *)(void *)lock->opaque);
 }
 
+/*
+ * The CPU number the kernel keeps in this thread's rseq area (glibc registers it): one load, the
+ * user-space twin of a kernel's per-CPU read. sched_getcpu() (a call, a few ns) when rseq is off.
+ */
 unsigned moat_plat_cpu_id(void)
 {
-	int c = sched_getcpu();
+	int c;
 
+#ifdef HOSTED_RSEQ
+	if (__rseq_size) {
+		const struct rseq *r = (const struct rseq *)(void *)((char *)__builtin_thread_pointer() + __rseq_offset);
+		const uint32_t id = __atomic_load_n(&r->cpu_id, __ATOMIC_RELAXED);
+
+		if (id < 0x80000000u)   /* not RSEQ_CPU_ID_UNINITIALIZED or _REGISTRATION_FAILED */
+			return id % MOAT_MAX_CPUS;
+	}
+#endif
+	c = sched_getcpu();
 	return c < 0 ? 0u : (unsigned)c % MOAT_MAX_CPUS;
 }
