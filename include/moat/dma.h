@@ -3,24 +3,30 @@
  * The DMA API for an operating system: give a device exactly the pages it works on, for as long as
  * it works on them. One struct moat_dma serves one domain (the devices attached to it).
  *
- * moat_dma_map() allocates I/O virtual addresses (IOVAs, include/moat/iova.h), maps them to the
- * buffer with the permissions its direction allows, and records the mapping; moat_dma_unmap()
+ * moat_dma_map() allocates I/O virtual addresses (IOVAs, include/moat/iova.h: a mapping of up to
+ * 32 pages takes a power-of-two range from the per-CPU caches; the pages past the buffer's stay
+ * unmapped), maps them to the buffer with the permissions its direction allows, and records the
+ * mapping; moat_dma_unmap()
  * checks the call against that record, removes the translation and invalidates the IOTLB by the
  * domain's policy:
  *
  *  - MOAT_DMA_STRICT: the unmap returns after the invalidation completed on every unit: exactly
  *    one invalidation per unmap call (one per scatter-gather call). When it returns, the device
  *    cannot reach the pages any more. The cost: a hardware round trip per unmap.
- *  - MOAT_DMA_DEFERRED: the entries are removed at once (a new walk by the IOMMU faults), but the
- *    IOTLB invalidation is batched: the IOVAs wait in a flush queue, and one invalidation covers
- *    the whole queue when it is full (fq_entries, default 256) or when its oldest entry is older
- *    than fq_timeout_ns (default 10 ms; checked on every map and unmap, and by moat_dma_flush()).
- *    IOVAs go back to the allocator only after the invalidation that covers them completed, so an
- *    IOVA is never handed out again while a device might still translate it through a stale IOTLB
- *    entry. The trade-off: until that invalidation, a device that kept a cached translation can
- *    still reach the unmapped page: the window is measured and reported (max_window_ns), bounded by
- *    the time bound plus the gap between calls. Use strict for memory that changes owner (freed to
- *    another user), deferred for buffer rings the same driver reuses.
+ *  - MOAT_DMA_DEFERRED: the entries are removed at once, so a device whose IOMMU walks the tables
+ *    again faults (the unmapped IOVAs are "poisoned" for the window), but the IOTLB invalidation
+ *    is batched: the IOVAs wait in a flush queue, and one invalidation covers the whole queue when
+ *    it is full (fq_entries, default 256) or when its oldest entry is older than fq_timeout_ns
+ *    (default 10 ms; checked on every map and unmap call while the queue is not empty, and by
+ *    moat_dma_flush()). IOVAs go back to the allocator only after the invalidation that covers
+ *    them completed, so an IOVA is never handed out again while a device might still translate it
+ *    through a stale IOTLB entry.
+ *    The trade-off: until that invalidation, a device that kept a cached translation (it used the
+ *    page recently) can still read or write the unmapped page: that is the window, measured from
+ *    the oldest queued unmap to the completion of its invalidation and reported (max_window_ns);
+ *    it is bounded by the time bound plus the longest gap between calls (an idle driver should call
+ *    moat_dma_flush() from a timer). Use strict for memory that changes owner after the DMA (freed
+ *    to another user), deferred for buffers the same driver recycles (network rings).
  *
  * Buffers need not be page-aligned: the pages containing [phys, phys + len) are mapped whole (a
  * device can reach the rest of those pages too: keep secrets off pages shared with DMA buffers),
@@ -33,16 +39,27 @@
  * already unmapped), or with another length or direction than the map, is refused with a status
  * and a message naming the IOVA, and changes nothing.
  *
- * Locking: allocation of IOVAs of the common sizes (1 to 32 pages) uses per-CPU caches; the
- * mapping records and the flush queue take the struct moat_dma's own lock; the page tables and the
- * invalidation go through the core, which takes the system's lock for the table update. The core's
- * moat_domain_map()/moat_domain_unmap() must not be used on a domain a struct moat_dma serves.
+ * Locking: every function may be called from any CPU at once. IOVAs of the common sizes (1 to 32
+ * pages) come from per-CPU caches under the CPU's own lock (include/moat/iova.h). The protection
+ * check reads the registry without any lock (include/moat/internal/dma_core.h). The mapping
+ * records, the page-table edit and the flush queue take the struct moat_dma's own lock (one per
+ * domain, held for a few stores). The system's lock (one per system) is taken only for an
+ * invalidation (once per strict unmap, once per deferred flush), when the tables need a new page
+ * (rare: the domain keeps its table pages), when a unit caches not-present entries, and on
+ * errors. So maps into different domains share no lock, and maps into one domain share only that
+ * domain's lock. Lock order: the struct moat_dma's lock, the allocator's locks, the system's lock.
+ * Rules: the core's moat_domain_map()/moat_domain_unmap() must not be used on a domain a struct
+ * moat_dma serves (its tables are edited under the DMA lock, which they do not take); one struct
+ * moat_dma per domain (a second moat_dma_init() on it fails); moat_dma_fini() before the domain is
+ * destroyed; IOMMU units added after moat_dma_init() are invalidated on unmaps but not looked at for
+ * caching not-present entries (add units first, as bring-up does).
  *
  * Memory: mapping records (16 bytes each, two slots per possible mapping: max_mappings, default
- * 16384, takes 512 KiB) and the allocator's pages come from moat_page_alloc() (Moat-owned,
- * protected); moat_dma_stats() reports them. The domain keeps the page-table pages an unmap
- * empties (struct moat_pt keep_tables), so a map into a range used before allocates nothing; they
- * go back when the domain is destroyed.
+ * 16384, takes 512 KiB), the flush queue (8 bytes an entry) and the allocator's pages come from
+ * moat_page_alloc() (Moat-owned, protected), all at init: none of it grows with traffic;
+ * moat_dma_stats() reports them. The domain keeps the page-table pages an unmap empties (struct
+ * moat_pt keep_tables), so a map into a range used before allocates nothing; they go back when the
+ * domain is destroyed.
  */
 #ifndef MOAT_DMA_H
 #define MOAT_DMA_H
@@ -51,6 +68,7 @@
 #include <stdint.h>
 
 #include <moat/diag.h>
+#include <moat/internal/dma_core.h>
 #include <moat/iova.h>
 #include <moat/moat.h>
 #include <moat/platform.h>
@@ -80,8 +98,9 @@ struct moat_dma_config {
 	enum moat_dma_policy policy;
 	unsigned fq_entries;          /* deferred: queue size (0: 256; at most MOAT_DMA_FQ_MAX) */
 	uint64_t fq_timeout_ns;       /* deferred: time bound (0: 10 ms) */
-	uint32_t max_mappings;        /* live mappings at most (0: 16384) */
-	/* IOVA space: [iova_base, iova_last] (0, 0: [1 MiB, the domain's input limit]); page-aligned */
+	uint32_t max_mappings;        /* live mappings at most (0: 16384; at most 65536) */
+	/* IOVA space: [iova_base, iova_last], page-aligned, below 2^56 (0, 0: from 1 MiB to the
+	 * domain's input limit) */
 	uint64_t iova_base, iova_last;
 	bool no_cache;                /* no per-CPU IOVA caches (for comparisons) */
 };
@@ -93,21 +112,22 @@ struct moat_dma_sg {
 };
 
 struct moat_dma_stats {
-	uint64_t maps, unmaps, invalidations;
+	uint64_t maps, unmaps;         /* successful calls (a scatter-gather call counts once) */
+	uint64_t invalidations;        /* invalidation calls, each reaching every unit of the domain:
+					  strict one per unmap call, deferred one per flush (plus one
+					  per map when a unit caches not-present entries) */
 	uint64_t live;                 /* mappings now */
 	uint64_t queued;               /* deferred: IOVA ranges waiting for an invalidation */
-	uint64_t max_window_ns;        /* deferred: longest unmap-to-invalidation-complete seen */
-	uint64_t record_bytes;         /* memory of the mapping records */
+	uint64_t flushes;              /* deferred: queue flushes (full, time bound, moat_dma_flush()) */
+	uint64_t max_window_ns;        /* deferred: longest time from an unmap to the completion of the
+					  invalidation that covered it (moat_plat_time_ns()) */
+	uint64_t locked_maps;          /* maps that took the system's lock (new table pages, errors) */
+	uint64_t record_bytes;         /* memory of the mapping records and the flush queue */
 	struct moat_iova_stats iova;
 };
 
-/* A queued (deferred) unmap. Private. */
-struct moat_dma_fq_entry {
-	uint64_t pfn_np;               /* first IOVA frame << 20 | pages (at most 2^20) */
-	uint64_t when_ns;
-};
-
-#define MOAT_DMA_FQ_PER_PAGE (4096u / sizeof(struct moat_dma_fq_entry))
+/* Flush queue pages: 512 entries (first IOVA frame << 20 | pages - 1) each. Private. */
+#define MOAT_DMA_FQ_PER_PAGE 512u
 #define MOAT_DMA_FQ_PAGES (MOAT_DMA_FQ_MAX / MOAT_DMA_FQ_PER_PAGE)
 
 struct moat_dma_rec;
@@ -117,8 +137,8 @@ struct moat_dma {
 	uint32_t magic;
 	struct moat_domain *dom;
 	struct moat_dma_config cfg;
-	struct moat_lock lock;             /* records, flush queue, counters */
-	struct moat_iova iova;
+	struct moat_lock lock;             /* records, tables, flush queue, counters */
+	struct moat_dma_core core;         /* the core's side: table edits, checks, invalidations */
 	/* mapping records: open addressing over record pages */
 	struct moat_dma_rec **rec_pages;   /* a page of pointers to the record pages */
 	uint64_t rec_pages_phys;
@@ -127,58 +147,75 @@ struct moat_dma {
 	uint32_t rec_slots;                /* power of two */
 	uint32_t rec_npages;
 	uint64_t live;                     /* records */
-	uint64_t reserved;                 /* records plus maps under way (atomic) */
-	/* flush queue (deferred) */
-	struct moat_dma_fq_entry *fq[MOAT_DMA_FQ_PAGES];
+	/* flush queue (deferred): the queued ranges, the unmaps' gather, the oldest unmap's time */
+	uint64_t *fq[MOAT_DMA_FQ_PAGES];
 	uint64_t fq_phys[MOAT_DMA_FQ_PAGES];
-	unsigned fq_head, fq_count;
+	unsigned fq_count;
+	uint64_t fq_start_ns;
+	struct moat_pt_gather held;
 	/* counters */
-	uint64_t maps, unmaps, invalidations, max_window_ns;
+	uint64_t maps, unmaps, flushes, max_window_ns;
+	struct moat_iova iova;
 };
 
 /*
  * moat_dma_init() - serve @dom (a live domain of its system, not the host identity domain) with
  * @cfg (NULL: strict and the defaults). Allocates the records, the queue and the IOVA caches.
+ * IOVAs the domain maps already (e.g. reserved regions of moat_reserved_map()) are never handed
+ * out.
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, dead or host domain, bad policy, queue size, IOVA
- * range unaligned, empty or past the domain's input width); MOAT_ERR_NO_MEMORY.
+ * range unaligned, empty or past the domain's input width); MOAT_ERR_BUSY (another struct
+ * moat_dma serves @dom); MOAT_ERR_NO_MEMORY.
  */
 moat_status moat_dma_init(struct moat_dma *d, struct moat_domain *dom, const struct moat_dma_config *cfg,
 			  struct moat_diag *diag);
 
 /*
- * moat_dma_fini() - flush the queue, unmap every live mapping (one invalidation), give every page
- * back. Returns MOAT_OK, or the invalidation's error (the pages are then kept, see moat.h).
+ * moat_dma_fini() - unmap every live mapping and, with the queue, cover them with one
+ * invalidation; give every page back and the domain its own ops (the core's functions may then be
+ * used on it again). Call it when no other CPU uses @d any more.
+ * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (not initialized); the invalidation's error
+ * (MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE: everything is given back anyway; table pages the unmaps
+ * emptied are kept, see moat.h).
  */
 moat_status moat_dma_fini(struct moat_dma *d);
 
 /*
  * moat_dma_map() - map the buffer [@phys, @phys + @len) for a device whose addresses are limited
- * to @mask (e.g. 0xffffffff; 0 or all ones: the whole IOVA space), with @dir's permissions.
- * *@iova: the device address of @phys (IOVA of its page + the offset in the page).
+ * to @mask (e.g. 0xffffffff; 0 or all ones: the whole IOVA space), with @dir's permissions. The
+ * pages holding the buffer are mapped whole (at most 2^20 of them): the device reaches all of them.
+ * *@iova: the device address of @phys (IOVA of its first page + its offset in that page); every
+ * byte of the mapped pages lies at or below @mask.
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, @len 0, bad @dir, a buffer wrapping or past 2^52,
  * @mask below the IOVA space); MOAT_ERR_PROTECTED (the buffer touches protected memory: @diag
  * names it); MOAT_ERR_NO_SPACE (no IOVA range fits below @mask, or max_mappings reached);
- * MOAT_ERR_NO_MEMORY; MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (a unit that caches not-present
- * entries failed its invalidation: the map is undone). On error nothing changed.
+ * MOAT_ERR_NO_MEMORY; MOAT_ERR_OVERLAP / MOAT_ERR_MALFORMED (the domain's tables were changed
+ * behind the DMA layer's back); MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (a unit that caches
+ * not-present entries failed its invalidation: the map is undone and its IOVAs are not used
+ * again). On error nothing else changed.
  */
 moat_status moat_dma_map(struct moat_dma *d, uint64_t phys, uint64_t len, enum moat_dma_dir dir, uint64_t mask,
 			 uint64_t *iova, struct moat_diag *diag);
 
 /*
  * moat_dma_unmap() - end the mapping moat_dma_map() returned as @iova, with its @len and @dir.
- * Returns MOAT_OK; MOAT_ERR_NOT_FOUND (@iova is not the start of a live mapping: never mapped or
- * already unmapped); MOAT_ERR_INVALID_ARG (NULL, or @len / @dir differ from the map's); on these
- * nothing changed. MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (strict: the entries are gone but the
- * invalidation failed; the IOVAs are then never reused).
+ * Strict: returns after the invalidation completed (one call). Deferred: the entries are gone when
+ * it returns; the IOVAs are queued (and the queue flushed when full or past the time bound).
+ * Returns MOAT_OK; MOAT_ERR_NOT_FOUND (no live mapping starts in @iova's page: never mapped or
+ * already unmapped); MOAT_ERR_INVALID_ARG (NULL, bad @dir, or @len, @dir or @iova's offset in its
+ * page differ from the map's, or it was a list); on these nothing changed, and @diag names the
+ * IOVA. MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE: the mapping is ended but an invalidation failed
+ * (strict: its IOVAs are never reused; deferred: the queue is kept for the next flush).
  */
 moat_status moat_dma_unmap(struct moat_dma *d, uint64_t iova, uint64_t len, enum moat_dma_dir dir,
 			   struct moat_diag *diag);
 
 /*
  * moat_dma_map_sg() - map the @n elements of @sg back to back in one IOVA range (each element's
- * pages whole, in order); *@iova is the device address of the first element's first byte, and
- * element k starts at the IOVA of its page plus its offset (moat_dma_sg_iova()).
- * Returns as moat_dma_map(); all or nothing. @n between 1 and 1024.
+ * pages whole, in order; 2^20 pages at most in all); *@iova is the device address of the first
+ * element's first byte, and element k starts at the IOVA of its page plus its offset
+ * (moat_dma_sg_iova()). @n between 1 and 1024, no element empty.
+ * Returns as moat_dma_map(); all or nothing (an element in protected memory refuses the list).
  */
 moat_status moat_dma_map_sg(struct moat_dma *d, const struct moat_dma_sg *sg, unsigned n, enum moat_dma_dir dir,
 			    uint64_t mask, uint64_t *iova, struct moat_diag *diag);
@@ -187,7 +224,8 @@ moat_status moat_dma_map_sg(struct moat_dma *d, const struct moat_dma_sg *sg, un
 uint64_t moat_dma_sg_iova(const struct moat_dma_sg *sg, unsigned k, uint64_t iova);
 
 /*
- * moat_dma_unmap_sg() - end a scatter-gather mapping: @iova, @sg, @n and @dir as mapped. One
+ * moat_dma_unmap_sg() - end a scatter-gather mapping: @iova, @sg, @n and @dir as mapped (checked:
+ * the list's pages in all, its first element's offset, @dir, and that it was a list). One
  * invalidation in strict mode. Returns as moat_dma_unmap().
  */
 moat_status moat_dma_unmap_sg(struct moat_dma *d, uint64_t iova, const struct moat_dma_sg *sg, unsigned n,
@@ -199,7 +237,7 @@ moat_status moat_dma_unmap_sg(struct moat_dma *d, uint64_t iova, const struct mo
  */
 moat_status moat_dma_flush(struct moat_dma *d, struct moat_diag *diag);
 
-/* moat_dma_stats() - counters, the stale window and memory. */
+/* moat_dma_stats() - counters, the stale window and memory (zeros for an uninitialized @d). */
 void moat_dma_stats(struct moat_dma *d, struct moat_dma_stats *st);
 
 #ifdef __cplusplus

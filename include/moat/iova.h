@@ -5,21 +5,27 @@
  *
  * Structure:
  *  - A balanced search tree (AVL) of the FREE ranges, keyed by first frame, each node keeping the
- *    longest free range of its subtree. An allocation takes the highest fit below the limit (low
- *    addresses stay free for devices with small masks) by one descent: O(log n) in the number of
- *    free ranges for every pattern, no scan. A free merges with its neighbours, O(log n).
- *  - Per-CPU caches ("magazines") for power-of-two sizes of 1 to MOAT_IOVA_CACHED_MAX pages: an
+ *    longest free range, the largest aligned power-of-two block and the highest frame of its
+ *    subtree. An allocation takes the highest fit below the limit (low addresses stay free for
+ *    devices with small masks) by one descent along the limit: O(log n) in the number of free
+ *    ranges for every pattern, no scan. A free merges with its neighbours, O(log n).
+ *  - Per-CPU caches ("magazines") for sizes of 1 to MOAT_IOVA_CACHED_MAX pages, which are taken
+ *    as the next power of two (a request of 3 frames holds 4, aligned to 4, until its free): an
  *    allocation or free of such a size takes or puts one frame number on the current CPU's
  *    magazine, under that CPU's own lock: O(1), no shared lock. Each CPU has a loaded and a
  *    spare magazine per size; full magazines move to a shared depot of bounded size, and what does
  *    not fit goes back to the tree. Frames in a cache are allocated as far as the tree is
  *    concerned.
- * Power-of-two sizes are always aligned to their size (so cached frames serve any request of that
- * size); other sizes are aligned only when the caller asks (to the next power of two).
+ * Power-of-two sizes, and every size up to MOAT_IOVA_CACHED_MAX, are always aligned to their
+ * (rounded) size, so cached frames serve any request of that size; larger sizes are aligned only
+ * when the caller asks (to the next power of two).
  *
- * Alignment costs nothing in time, a little in fit: to keep the O(log n) bound, an aligned request
- * of n pages is taken from a free range of at least n + align - 1 pages anywhere, or from a free
- * range on the search path where it fits exactly.
+ * Fit: an unaligned request, a request of a power-of-two size and any request of up to
+ * MOAT_IOVA_CACHED_MAX frames fails only when no free range below the limit holds it (when the
+ * tree has none, every cache is emptied into it and the search made again). An aligned request of a larger size n that is not a power of
+ * two (aligned to 2^k > n) is taken from a range that holds n + 2^k - 1 frames or a whole aligned
+ * block of 2^k, or from a range on the search path where it fits exactly: a range where it fits
+ * only at one aligned place may be passed over (the price of the O(log n) bound).
  *
  * Memory: tree nodes and magazines live in pages from the page source given at init (freestanding:
  * no malloc). The magazines of every CPU and the depot are allocated up front and never grow:
@@ -73,16 +79,23 @@ struct moat_iova_stats {
 	uint64_t cache_capacity;        /* ranges the magazines and the depot can hold at most */
 	uint64_t metadata_bytes;        /* pages held for nodes and magazines, in bytes */
 	uint64_t cache_hits, cache_misses;  /* allocations of cached sizes served by a cache, or not */
+	uint64_t tree_searches;         /* allocations searched in the tree */
+	uint64_t tree_steps;            /* tree nodes those searches looked at (O(log n) each) */
 };
 
 struct moat_iova_node;
 struct moat_iova_mag;
 
-/* Per-CPU cache, one cache line apart. Private. */
+/*
+ * Per-CPU cache. Private. A cache line of padding keeps the CPUs' fields on separate lines even
+ * when the struct moat_iova is not aligned as declared (e.g. from malloc()).
+ */
 struct moat_iova_cpu {
 	struct moat_lock lock;
 	struct moat_iova_mag *loaded[MOAT_IOVA_CLASSES];
 	struct moat_iova_mag *spare[MOAT_IOVA_CLASSES];
+	uint64_t hits, misses;
+	unsigned char pad[MOAT_CACHE_LINE];
 } __attribute__((aligned(MOAT_CACHE_LINE)));
 
 /* The allocator (caller storage). Private fields. */
@@ -99,7 +112,7 @@ struct moat_iova {
 	struct moat_iova_mag *depot[MOAT_IOVA_CLASSES];   /* linked list of full magazines */
 	struct moat_iova_mag *empty_mags;                 /* empty magazines for CPUs that fill one */
 	unsigned depot_count[MOAT_IOVA_CLASSES];
-	uint64_t hits, misses;
+	uint64_t searches, steps;
 	struct moat_iova_cpu cpu[MOAT_MAX_CPUS];
 };
 
@@ -115,9 +128,10 @@ moat_status moat_iova_init(struct moat_iova *a, const struct moat_iova_config *c
 void moat_iova_fini(struct moat_iova *a);
 
 /*
- * moat_iova_alloc() - @npages contiguous frames, all at or below @limit_pfn, returned in *@pfn.
+ * moat_iova_alloc() - @npages contiguous frames, all at or below @limit_pfn, returned in *@pfn
+ * (up to MOAT_IOVA_CACHED_MAX, the next power of two of frames is held, all below the limit).
  * @aligned: the first frame is a multiple of @npages rounded up to a power of two (power-of-two
- * sizes are always aligned).
+ * sizes and sizes up to MOAT_IOVA_CACHED_MAX are always aligned).
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, @npages 0 or over 2^32, @limit_pfn below base);
  * MOAT_ERR_NO_SPACE (no free range fits); MOAT_ERR_NO_MEMORY (a tree node could not be had).
  */
@@ -131,6 +145,15 @@ moat_status moat_iova_alloc(struct moat_iova *a, uint64_t npages, uint64_t limit
  * unchecked); MOAT_ERR_NO_MEMORY (no node for the new free range: the frames stay allocated).
  */
 moat_status moat_iova_free(struct moat_iova *a, uint64_t pfn, uint64_t npages);
+
+/*
+ * moat_iova_reserve() - take whatever is free of the @npages frames from @pfn out of the allocator
+ * for good (e.g. IOVAs a domain maps already: reserved regions). Frames already allocated, or held
+ * by a per-CPU cache, are left as they are: reserve before the first allocation.
+ * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, @npages 0 or over 2^32, frames outside
+ * [base, last]); MOAT_ERR_NO_MEMORY (a free range to split had no node: part may be reserved).
+ */
+moat_status moat_iova_reserve(struct moat_iova *a, uint64_t pfn, uint64_t npages);
 
 /* moat_iova_stats() - counters and memory, read under the locks. */
 void moat_iova_stats(struct moat_iova *a, struct moat_iova_stats *st);

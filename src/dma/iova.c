@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The IOVA allocator (include/moat/iova.h): an AVL tree of free frame ranges, each node keeping
- * the longest free range and the highest frame of its subtree, and per-CPU magazines for the
- * power-of-two sizes up to MOAT_IOVA_CACHED_MAX pages.
+ * the longest free range, the largest aligned power-of-two block and the highest frame of its
+ * subtree, and per-CPU magazines for the power-of-two sizes up to MOAT_IOVA_CACHED_MAX pages.
  */
 #include <moat/iova.h>
 #include <moat/internal/lib.h>
@@ -17,6 +17,7 @@ struct moat_iova_node {
 	uint64_t last;          /* highest frame in the subtree */
 	struct moat_iova_node *l, *r;
 	int32_t h;
+	uint8_t maxorder;       /* largest k: a range of the subtree holds 2^k frames aligned to 2^k */
 };
 
 struct moat_iova_mag {
@@ -120,15 +121,37 @@ static int32_t ht(const struct moat_iova_node *n)
 	return n ? n->h : 0;
 }
 
+/* Floor of log2(@v), @v > 0. */
+static unsigned log2_floor(uint64_t v)
+{
+	return 63u - (unsigned)__builtin_clzll(v);
+}
+
+/* The largest k such that [lo, hi] holds an aligned block of 2^k frames: k or k - 1 for the
+ * largest power of two 2^k not above the length (a block of half that always fits). */
+static uint8_t range_order(uint64_t lo, uint64_t hi)
+{
+	const unsigned k = log2_floor(hi - lo + 1);
+	const uint64_t a = (lo + (1ull << k) - 1) & ~((1ull << k) - 1);
+
+	return (uint8_t)(a >= lo && a + ((1ull << k) - 1) <= hi ? k : k - 1);
+}
+
 static void upd(struct moat_iova_node *n)
 {
 	uint64_t m = n->hi - n->lo + 1;
+	uint8_t o = range_order(n->lo, n->hi);
 
 	if (n->l && n->l->maxlen > m)
 		m = n->l->maxlen;
 	if (n->r && n->r->maxlen > m)
 		m = n->r->maxlen;
+	if (n->l && n->l->maxorder > o)
+		o = n->l->maxorder;
+	if (n->r && n->r->maxorder > o)
+		o = n->r->maxorder;
 	n->maxlen = m;
+	n->maxorder = o;
 	n->last = n->r ? n->r->last : n->hi;
 	n->h = 1 + MOAT_MAX(ht(n->l), ht(n->r));
 }
@@ -239,27 +262,29 @@ static struct moat_iova_node *pred(struct moat_iova_node *n, uint64_t pfn)
 	return best;
 }
 
-/* The free range with the lowest lo > @pfn, or NULL. */
-static struct moat_iova_node *succ(struct moat_iova_node *n, uint64_t pfn)
+/* The free ranges with the highest lo <= @pfn and the lowest lo > @pfn (or NULL), in one descent. */
+static void neighbours(struct moat_iova_node *n, uint64_t pfn, struct moat_iova_node **p, struct moat_iova_node **s)
 {
-	struct moat_iova_node *best = NULL;
-
+	*p = *s = NULL;
 	while (n) {
-		if (n->lo > pfn) {
-			best = n;
-			n = n->l;
-		} else {
+		if (n->lo <= pfn) {
+			*p = n;
 			n = n->r;
+		} else {
+			*s = n;
+			n = n->l;
 		}
 	}
-	return best;
 }
 
 /* ---- the search ---- */
 
 struct want {
-	uint64_t np, align, limit, need;   /* need: np + align - 1, a length that fits at any alignment */
+	uint64_t np, align, limit;
+	uint64_t need;     /* np + align - 1: a range this long holds the request at any alignment */
+	unsigned order;    /* log2(align) */
 	uint64_t at;
+	uint64_t steps;    /* nodes looked at */
 };
 
 /* @n can hold the request at its highest aligned place at or below the limit: where, in w->at. */
@@ -277,15 +302,26 @@ static bool node_fits(const struct moat_iova_node *n, struct want *w)
 	return true;
 }
 
-/* A subtree entirely at or below the limit: its highest range of at least need frames (which fits
- * whatever the alignment). One descent. */
+/*
+ * Whether @n's subtree has a range that holds the request wherever it lies below the limit: long
+ * enough for any alignment, or holding a whole aligned block of the alignment's size. For
+ * unaligned requests and power-of-two sizes this is exact; for other aligned sizes a range that
+ * fits only at one aligned place may be passed over.
+ */
+static bool sub_ok(const struct moat_iova_node *n, const struct want *w)
+{
+	return n && (n->maxlen >= w->need || (w->align > 1 && n->maxorder >= w->order));
+}
+
+/* A subtree entirely at or below the limit: its highest fitting range (one descent). */
 static struct moat_iova_node *fit_below(struct moat_iova_node *n, struct want *w)
 {
-	while (n && n->maxlen >= w->need) {
-		if (n->r && n->r->maxlen >= w->need)
+	while (sub_ok(n, w)) {
+		w->steps++;
+		if (sub_ok(n->r, w))
 			n = n->r;
-		else if (n->hi - n->lo + 1 >= w->need)
-			return node_fits(n, w) ? n : NULL;
+		else if (node_fits(n, w))
+			return n;
 		else
 			n = n->l;
 	}
@@ -293,24 +329,18 @@ static struct moat_iova_node *fit_below(struct moat_iova_node *n, struct want *w
 }
 
 /*
- * The highest fit in @n's subtree. Along the path of the limit, each node is tried exactly and the
- * subtrees wholly below the limit with fit_below(): O(height).
+ * The highest fit in @n's subtree. Along the path of the limit each node is tried exactly, and the
+ * subtrees wholly below the limit with fit_below(), which succeeds whenever it is entered with
+ * sub_ok(): O(height).
  */
 static struct moat_iova_node *fit(struct moat_iova_node *n, struct want *w)
 {
 	struct moat_iova_node *r;
 
 	while (n && n->maxlen >= w->np) {
-		if (n->last <= w->limit) {
-			r = fit_below(n, w);
-			if (r)
-				return r;
-			/* no range of need frames: an exact fit on the right spine is still worth a look */
-			for (r = n; r; r = r->r)
-				if (node_fits(r, w))
-					return r;
-			return NULL;
-		}
+		w->steps++;
+		if (n->last <= w->limit)
+			return fit_below(n, w);
 		if (n->lo > w->limit) {
 			n = n->l;
 			continue;
@@ -325,38 +355,56 @@ static struct moat_iova_node *fit(struct moat_iova_node *n, struct want *w)
 	return NULL;
 }
 
+/*
+ * The node starting at @key changed its range in place without passing a neighbour (the key order
+ * holds): recompute the aggregates on its path. No rotation: the shape did not change.
+ */
+static void refresh(struct moat_iova *a, uint64_t key)
+{
+	struct moat_iova_node *path[96];   /* an AVL tree this high would need over 2^64 nodes */
+	struct moat_iova_node *n = a->root;
+	unsigned d = 0;
+
+	while (n && d < 96) {
+		path[d++] = n;
+		if (key == n->lo)
+			break;
+		n = key < n->lo ? n->l : n->r;
+	}
+	while (d)
+		upd(path[--d]);
+}
+
 static moat_status tree_alloc(struct moat_iova *a, struct want *w, uint64_t *pfn)
 {
 	struct moat_iova_node *n, *out = NULL;
-	uint64_t lo, hi;
+	uint64_t lo, hi, end;
 
 	if (!spare_ensure(a, 1))
 		return MOAT_ERR_NO_MEMORY;
 	n = fit(a->root, w);
+	a->steps += w->steps;
+	a->searches++;
 	if (!n)
 		return MOAT_ERR_NO_SPACE;
 	lo = n->lo;
 	hi = n->hi;
-	a->root = remove(a->root, lo, &out);
-	a->free_ranges--;
-	if (w->at > lo) {
-		out->lo = lo;
-		out->hi = w->at - 1;
-		a->root = insert(a->root, out);
-		a->free_ranges++;
-		out = NULL;
-	}
-	if (w->at + w->np - 1 < hi) {
-		struct moat_iova_node *x = out ? out : node_get(a, 0, 0);
-
-		x->lo = w->at + w->np;
-		x->hi = hi;
-		a->root = insert(a->root, x);
-		a->free_ranges++;
-		out = NULL;
-	}
-	if (out)
+	end = w->at + w->np - 1;
+	if (w->at == lo && end == hi) {
+		a->root = remove(a->root, lo, &out);
+		a->free_ranges--;
 		node_put(a, out);
+	} else if (w->at == lo) {
+		n->lo = end + 1;            /* still above the node before it */
+		refresh(a, n->lo);
+	} else {
+		n->hi = w->at - 1;          /* the usual case: taken from the top */
+		refresh(a, lo);
+		if (end < hi) {
+			a->root = insert(a->root, node_get(a, end + 1, hi));
+			a->free_ranges++;
+		}
+	}
 	a->free_pages -= w->np;
 	*pfn = w->at;
 	return MOAT_OK;
@@ -365,47 +413,86 @@ static moat_status tree_alloc(struct moat_iova *a, struct want *w, uint64_t *pfn
 static moat_status tree_free(struct moat_iova *a, uint64_t pfn, uint64_t np)
 {
 	const uint64_t last = pfn + np - 1;
-	struct moat_iova_node *p, *s, *x = NULL, *out;
-	uint64_t lo = pfn, hi = last;
+	struct moat_iova_node *p, *s, *out;
+	bool join_p, join_s;
 
-	p = pred(a->root, pfn);
-	s = succ(a->root, pfn);
+	neighbours(a->root, pfn, &p, &s);
 	if ((p && p->hi >= pfn) || (s && s->lo <= last))
 		return MOAT_ERR_INVALID_ARG;
-	if (!(p && p->hi + 1 == pfn) && !(s && s->lo == last + 1) && !spare_ensure(a, 1))
+	join_p = p && p->hi + 1 == pfn;
+	join_s = s && s->lo == last + 1;
+	if (!join_p && !join_s && !spare_ensure(a, 1))
 		return MOAT_ERR_NO_MEMORY;
-	if (p && p->hi + 1 == pfn) {
-		lo = p->lo;
-		a->root = remove(a->root, p->lo, &x);
-		a->free_ranges--;
-	}
-	if (s && s->lo == last + 1) {
-		hi = s->hi;
+	if (join_p && join_s) {
+		const uint64_t hi = s->hi;
+
 		a->root = remove(a->root, s->lo, &out);
 		a->free_ranges--;
-		if (x)
-			node_put(a, out);
-		else
-			x = out;
+		node_put(a, out);
+		p->hi = hi;
+		refresh(a, p->lo);
+	} else if (join_p) {
+		p->hi = last;
+		refresh(a, p->lo);
+	} else if (join_s) {
+		s->lo = pfn;                /* still above the node before it */
+		refresh(a, pfn);
+	} else {
+		a->root = insert(a->root, node_get(a, pfn, last));
+		a->free_ranges++;
 	}
-	if (!x)
-		x = node_get(a, 0, 0);
-	x->lo = lo;
-	x->hi = hi;
-	a->root = insert(a->root, x);
-	a->free_ranges++;
 	a->free_pages += np;
+	return MOAT_OK;
+}
+
+/* Take whatever of [pfn, last] is free out of the tree. */
+static moat_status tree_reserve(struct moat_iova *a, uint64_t pfn, uint64_t last)
+{
+	struct moat_iova_node *p, *out = NULL;
+
+	while ((p = pred(a->root, last)) && p->hi >= pfn) {
+		const uint64_t lo = p->lo, hi = p->hi;
+
+		if (lo < pfn && hi > last && !spare_ensure(a, 1))
+			return MOAT_ERR_NO_MEMORY;
+		a->root = remove(a->root, lo, &out);
+		a->free_ranges--;
+		a->free_pages -= MOAT_MIN(hi, last) - MOAT_MAX(lo, pfn) + 1;
+		if (lo < pfn) {
+			out->lo = lo;
+			out->hi = pfn - 1;
+			a->root = insert(a->root, out);
+			a->free_ranges++;
+			out = NULL;
+		}
+		if (hi > last) {
+			struct moat_iova_node *x = out ? out : node_get(a, 0, 0);
+
+			x->lo = last + 1;
+			x->hi = hi;
+			a->root = insert(a->root, x);
+			a->free_ranges++;
+			out = NULL;
+		}
+		if (out)
+			node_put(a, out);
+	}
 	return MOAT_OK;
 }
 
 /* ---- magazines ---- */
 
+/* The cache class of a (rounded) size: log2 for the power-of-two sizes the caches hold, else -1. */
 static int size_class(uint64_t np)
 {
-	for (unsigned c = 0; c < MOAT_IOVA_CLASSES; c++)
-		if (np == (1ull << c))
-			return (int)c;
-	return -1;
+	MOAT_STATIC_ASSERT(MOAT_IOVA_CACHED_MAX == 1u << (MOAT_IOVA_CLASSES - 1), "one class per power of two");
+	return np <= MOAT_IOVA_CACHED_MAX && !(np & (np - 1)) ? __builtin_ctzll(np) : -1;
+}
+
+/* Sizes up to MOAT_IOVA_CACHED_MAX frames are taken as the next power of two (size-aligned). */
+static uint64_t round_small(uint64_t np)
+{
+	return np > 1 && np <= MOAT_IOVA_CACHED_MAX ? 1ull << (64 - __builtin_clzll(np - 1)) : np;
 }
 
 static size_t mag_bytes(const struct moat_iova *a)
@@ -416,15 +503,18 @@ static size_t mag_bytes(const struct moat_iova *a)
 /* Carve @count magazines from held pages into a list. */
 static bool mags_make(struct moat_iova *a, unsigned count, struct moat_iova_mag **list)
 {
-	const size_t sz = (mag_bytes(a) + 7u) & ~(size_t)7u;
-	const unsigned per = (unsigned)((PAGE - sizeof(struct held)) / sz);
+	/* whole cache lines each: magazines of different CPUs share no line */
+	const size_t sz = (mag_bytes(a) + MOAT_CACHE_LINE - 1) & ~(size_t)(MOAT_CACHE_LINE - 1);
+	const unsigned per = (unsigned)((PAGE - MOAT_CACHE_LINE) / sz);
 	unsigned made = 0;
 
+	MOAT_STATIC_ASSERT(sizeof(struct held) <= MOAT_CACHE_LINE, "the page link fits in the first line");
 	while (made < count) {
 		uint8_t *p = hold_page(a);
 
 		if (!p)
 			return false;
+		p += MOAT_CACHE_LINE - sizeof(struct held);   /* to the page's second line */
 		for (unsigned i = 0; i < per && made < count; i++, made++) {
 			struct moat_iova_mag *m = (struct moat_iova_mag *)(void *)(p + i * sz);
 
@@ -521,109 +611,211 @@ static void mag_drain(struct moat_iova *a, struct moat_iova_mag *m, uint64_t np)
 	}
 }
 
-moat_status moat_iova_alloc(struct moat_iova *a, uint64_t npages, uint64_t limit_pfn, bool aligned, uint64_t *pfn)
+/* Every cached frame back to the tree (the tree has no fit, but frames may sit in the caches of
+ * other CPUs). Lock order as in moat_iova_alloc(): a CPU's lock, then the tree's. */
+static void caches_drain(struct moat_iova *a)
 {
-	struct want w;
-	int c;
-	moat_status st;
-
-	if (!args_ok(a, npages) || !pfn || limit_pfn < a->cfg.base_pfn)
-		return MOAT_ERR_INVALID_ARG;
-	c = a->cfg.no_cache ? -1 : size_class(npages);
-	if (c >= 0) {
-		struct moat_iova_cpu *cpu = &a->cpu[moat_plat_cpu_id() % MOAT_MAX_CPUS];
-		struct moat_iova_mag *m;
-		bool hit = false;
+	for (unsigned c = 0; c < MOAT_MAX_CPUS; c++) {
+		struct moat_iova_cpu *cpu = &a->cpu[c];
 
 		moat_plat_lock_acquire(&cpu->lock);
-		m = cpu->loaded[c];
-		if (!m->count && cpu->spare[c]->count) {
+		moat_plat_lock_acquire(&a->lock);
+		for (unsigned k = 0; k < MOAT_IOVA_CLASSES; k++) {
+			mag_drain(a, cpu->loaded[k], 1ull << k);
+			mag_drain(a, cpu->spare[k], 1ull << k);
+		}
+		moat_plat_lock_release(&a->lock);
+		moat_plat_lock_release(&cpu->lock);
+	}
+	moat_plat_lock_acquire(&a->lock);
+	for (unsigned k = 0; k < MOAT_IOVA_CLASSES; k++) {
+		while (a->depot[k]) {
+			struct moat_iova_mag *m = a->depot[k];
+
+			__atomic_store_n(&a->depot[k], m->next, __ATOMIC_RELAXED);
+			a->depot_count[k]--;
+			mag_drain(a, m, 1ull << k);
+			m->next = a->empty_mags;
+			a->empty_mags = m;
+		}
+	}
+	moat_plat_lock_release(&a->lock);
+}
+
+/* A full magazine from the depot for @cpu's empty loaded one (@cpu locked). Out of line: rare. */
+static __attribute__((noinline)) struct moat_iova_mag *depot_take(struct moat_iova *a, struct moat_iova_cpu *cpu,
+								   unsigned c)
+{
+	struct moat_iova_mag *m = cpu->loaded[c];
+
+	moat_plat_lock_acquire(&a->lock);
+	if (a->depot[c]) {   /* the caller's peek, rechecked */
+		struct moat_iova_mag *full = a->depot[c];
+
+		__atomic_store_n(&a->depot[c], full->next, __ATOMIC_RELAXED);
+		a->depot_count[c]--;
+		m->next = a->empty_mags;
+		a->empty_mags = m;
+		cpu->loaded[c] = full;
+		m = full;
+	}
+	moat_plat_lock_release(&a->lock);
+	return m;
+}
+
+/* Pop a cached range of class @c below @limit_pfn for this CPU: the fast path, no tree. */
+static inline bool cache_pop(struct moat_iova *a, unsigned c, uint64_t npages, uint64_t limit_pfn, uint64_t *pfn)
+{
+	struct moat_iova_cpu *cpu = &a->cpu[moat_plat_cpu_id() % MOAT_MAX_CPUS];
+	struct moat_iova_mag *m;
+	bool hit = false;
+
+	moat_plat_lock_acquire(&cpu->lock);
+	m = cpu->loaded[c];
+	if (__builtin_expect(!m->count, 0)) {
+		if (cpu->spare[c]->count) {
 			cpu->loaded[c] = cpu->spare[c];
 			cpu->spare[c] = m;
 			m = cpu->loaded[c];
+		} else if (__atomic_load_n(&a->depot[c], __ATOMIC_RELAXED)) {
+			m = depot_take(a, cpu, c);
 		}
-		if (!m->count && __atomic_load_n(&a->depot[c], __ATOMIC_RELAXED)) {
-			/* a full magazine from the depot for the empty spare (the peek above is rechecked) */
-			moat_plat_lock_acquire(&a->lock);
-			if (a->depot[c]) {
-				struct moat_iova_mag *full = a->depot[c];
-
-				__atomic_store_n(&a->depot[c], full->next, __ATOMIC_RELAXED);
-				a->depot_count[c]--;
-				m->next = a->empty_mags;
-				a->empty_mags = m;
-				cpu->loaded[c] = full;
-				m = full;
-			}
-			moat_plat_lock_release(&a->lock);
-		}
-		if (m->count && m->pfn[m->count - 1] + npages - 1 <= limit_pfn) {
-			*pfn = m->pfn[--m->count];
-			hit = true;
-		}
-		moat_plat_lock_release(&cpu->lock);
-		if (hit) {
-			__atomic_fetch_add(&a->hits, 1, __ATOMIC_RELAXED);
-			return MOAT_OK;
-		}
-		__atomic_fetch_add(&a->misses, 1, __ATOMIC_RELAXED);
-		aligned = true;
 	}
+	if (m->count && m->pfn[m->count - 1] + npages - 1 <= limit_pfn) {
+		*pfn = m->pfn[--m->count];
+		hit = true;
+		cpu->hits++;
+	} else {
+		cpu->misses++;
+	}
+	moat_plat_lock_release(&cpu->lock);
+	return hit;
+}
+
+/* The tree: a first search, and one more after the caches gave their ranges back. */
+static __attribute__((noinline)) moat_status alloc_slow(struct moat_iova *a, uint64_t npages, uint64_t limit_pfn,
+							 bool aligned, uint64_t *pfn)
+{
+	struct want w;
+	moat_status st;
+
 	w.np = npages;
 	w.align = aligned || !(npages & (npages - 1)) ? pow2_up(npages) : 1;
+	w.order = log2_floor(w.align);
 	w.need = npages + w.align - 1;
 	w.limit = MOAT_MIN(limit_pfn, a->cfg.last_pfn);
 	w.at = 0;
+	w.steps = 0;
 	moat_plat_lock_acquire(&a->lock);
 	st = tree_alloc(a, &w, pfn);
+	moat_plat_lock_release(&a->lock);
+	if (st == MOAT_ERR_NO_SPACE && !a->cfg.no_cache) {
+		caches_drain(a);
+		w.steps = 0;
+		moat_plat_lock_acquire(&a->lock);
+		st = tree_alloc(a, &w, pfn);
+		moat_plat_lock_release(&a->lock);
+	}
+	return st;
+}
+
+moat_status moat_iova_alloc(struct moat_iova *a, uint64_t npages, uint64_t limit_pfn, bool aligned, uint64_t *pfn)
+{
+	int c;
+
+	if (!args_ok(a, npages) || !pfn || limit_pfn < a->cfg.base_pfn)
+		return MOAT_ERR_INVALID_ARG;
+	npages = round_small(npages);
+	c = a->cfg.no_cache ? -1 : size_class(npages);
+	if (c >= 0) {
+		if (cache_pop(a, (unsigned)c, npages, limit_pfn, pfn))
+			return MOAT_OK;
+		aligned = true;   /* what a cache holds must be size-aligned when it comes back */
+	}
+	return alloc_slow(a, npages, limit_pfn, aligned, pfn);
+}
+
+/* @cpu's loaded and spare magazines of class @c are both full (@cpu locked): the spare goes to the
+ * depot (or, the depot full, the loaded one back to the tree); returns the magazine to push on. */
+static __attribute__((noinline)) struct moat_iova_mag *depot_give(struct moat_iova *a, struct moat_iova_cpu *cpu,
+								   unsigned c, uint64_t npages)
+{
+	struct moat_iova_mag *m = cpu->loaded[c];
+
+	moat_plat_lock_acquire(&a->lock);
+	if (a->depot_count[c] < a->cfg.depot_mags && a->empty_mags) {
+		struct moat_iova_mag *e = a->empty_mags;
+
+		a->empty_mags = e->next;
+		cpu->spare[c]->next = a->depot[c];
+		__atomic_store_n(&a->depot[c], cpu->spare[c], __ATOMIC_RELAXED);
+		a->depot_count[c]++;
+		cpu->spare[c] = m;
+		cpu->loaded[c] = e;
+		m = e;
+	} else {
+		mag_drain(a, m, npages);
+	}
+	moat_plat_lock_release(&a->lock);
+	return m;
+}
+
+static inline void cache_push(struct moat_iova *a, unsigned c, uint64_t pfn, uint64_t npages)
+{
+	struct moat_iova_cpu *cpu = &a->cpu[moat_plat_cpu_id() % MOAT_MAX_CPUS];
+	struct moat_iova_mag *m;
+
+	moat_plat_lock_acquire(&cpu->lock);
+	m = cpu->loaded[c];
+	if (__builtin_expect(m->count == a->cfg.mag_size, 0)) {
+		if (cpu->spare[c]->count < a->cfg.mag_size) {
+			cpu->loaded[c] = cpu->spare[c];
+			cpu->spare[c] = m;
+			m = cpu->loaded[c];
+		} else {
+			m = depot_give(a, cpu, c, npages);
+		}
+	}
+	m->pfn[m->count++] = pfn;
+	moat_plat_lock_release(&cpu->lock);
+}
+
+static __attribute__((noinline)) moat_status free_slow(struct moat_iova *a, uint64_t pfn, uint64_t npages)
+{
+	moat_status st;
+
+	moat_plat_lock_acquire(&a->lock);
+	st = tree_free(a, pfn, npages);
 	moat_plat_lock_release(&a->lock);
 	return st;
 }
 
 moat_status moat_iova_free(struct moat_iova *a, uint64_t pfn, uint64_t npages)
 {
-	moat_status st;
 	int c;
+
+	if (!args_ok(a, npages))
+		return MOAT_ERR_INVALID_ARG;
+	npages = round_small(npages);
+	if (pfn < a->cfg.base_pfn || pfn > a->cfg.last_pfn || a->cfg.last_pfn - pfn < npages - 1)
+		return MOAT_ERR_INVALID_ARG;
+	c = a->cfg.no_cache ? -1 : size_class(npages);
+	if (c >= 0 && !(pfn & (npages - 1))) {
+		cache_push(a, (unsigned)c, pfn, npages);
+		return MOAT_OK;
+	}
+	return free_slow(a, pfn, npages);
+}
+
+moat_status moat_iova_reserve(struct moat_iova *a, uint64_t pfn, uint64_t npages)
+{
+	moat_status st;
 
 	if (!args_ok(a, npages) || pfn < a->cfg.base_pfn || pfn > a->cfg.last_pfn ||
 	    a->cfg.last_pfn - pfn < npages - 1)
 		return MOAT_ERR_INVALID_ARG;
-	c = a->cfg.no_cache ? -1 : size_class(npages);
-	if (c >= 0 && !(pfn & (npages - 1))) {
-		struct moat_iova_cpu *cpu = &a->cpu[moat_plat_cpu_id() % MOAT_MAX_CPUS];
-		struct moat_iova_mag *m;
-
-		moat_plat_lock_acquire(&cpu->lock);
-		m = cpu->loaded[c];
-		if (m->count == a->cfg.mag_size && cpu->spare[c]->count < a->cfg.mag_size) {
-			cpu->loaded[c] = cpu->spare[c];
-			cpu->spare[c] = m;
-			m = cpu->loaded[c];
-		}
-		if (m->count == a->cfg.mag_size) {
-			/* both full: the spare goes to the depot (or back to the tree), loaded becomes spare */
-			moat_plat_lock_acquire(&a->lock);
-			if (a->depot_count[c] < a->cfg.depot_mags && a->empty_mags) {
-				struct moat_iova_mag *e = a->empty_mags;
-
-				a->empty_mags = e->next;
-				cpu->spare[c]->next = a->depot[c];
-				__atomic_store_n(&a->depot[c], cpu->spare[c], __ATOMIC_RELAXED);
-				a->depot_count[c]++;
-				cpu->spare[c] = m;
-				cpu->loaded[c] = e;
-				m = e;
-			} else {
-				mag_drain(a, m, npages);
-			}
-			moat_plat_lock_release(&a->lock);
-		}
-		m->pfn[m->count++] = pfn;
-		moat_plat_lock_release(&cpu->lock);
-		return MOAT_OK;
-	}
 	moat_plat_lock_acquire(&a->lock);
-	st = tree_free(a, pfn, npages);
+	st = tree_reserve(a, pfn, pfn + npages - 1);
 	moat_plat_lock_release(&a->lock);
 	return st;
 }
@@ -639,6 +831,8 @@ void moat_iova_stats(struct moat_iova *a, struct moat_iova_stats *st)
 		moat_plat_lock_acquire(&a->cpu[c].lock);
 		for (unsigned k = 0; k < MOAT_IOVA_CLASSES; k++)
 			cached += a->cpu[c].loaded[k]->count + a->cpu[c].spare[k]->count;
+		st->cache_hits += a->cpu[c].hits;
+		st->cache_misses += a->cpu[c].misses;
 		moat_plat_lock_release(&a->cpu[c].lock);
 	}
 	moat_plat_lock_acquire(&a->lock);
@@ -650,7 +844,7 @@ void moat_iova_stats(struct moat_iova *a, struct moat_iova_stats *st)
 	st->cache_capacity = a->cfg.no_cache ? 0 :
 			     ((uint64_t)MOAT_MAX_CPUS * 2u + a->cfg.depot_mags) * MOAT_IOVA_CLASSES * a->cfg.mag_size;
 	st->metadata_bytes = a->pages_held * PAGE;
-	st->cache_hits = __atomic_load_n(&a->hits, __ATOMIC_RELAXED);
-	st->cache_misses = __atomic_load_n(&a->misses, __ATOMIC_RELAXED);
+	st->tree_steps = a->steps;
+	st->tree_searches = a->searches;
 	moat_plat_lock_release(&a->lock);
 }

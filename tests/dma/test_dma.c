@@ -1,47 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The DMA API over a system with a null unit: permissions by direction, offsets, masks, protected
- * memory, lifetime checks, one invalidation per strict unmap, the deferred queue (no reuse before
- * the invalidation, full-queue and time-bound flushes, the window), scatter-gather, a randomized
- * run against a reference model, and threads.
+ * The DMA API over a system with a counting unit: permissions by direction, offsets, masks,
+ * protected memory, lifetime checks, one invalidation per strict unmap, the deferred queue (no
+ * reuse before the invalidation, full-queue and time-bound flushes, the window), scatter-gather,
+ * IOVAs already mapped, units that cache not-present entries, out of memory and bounded memory.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "../core/core_test.h"
+#include "dma_test.h"
 
-#include <pthread.h>
 #include <time.h>
-
-#include <moat/dma.h>
-
-struct fix {
-	struct moat_system *sys;
-	struct null_unit nu;
-	struct moat_domain dom;
-	struct moat_dma dma;
-};
-
-static void fix_up(struct fix *f, const struct moat_dma_config *cfg)
-{
-	f->sys = t_system(ALL_SIZES);
-	nu_init(&f->nu, 0, -1);
-	assert_int_equal(moat_system_add_unit(f->sys, &f->nu.unit), MOAT_OK);
-	assert_int_equal(moat_domain_create(f->sys, &f->dom), MOAT_OK);
-	assert_int_equal(moat_domain_attach(&f->dom, 0, 0x10, NULL), MOAT_OK);
-	assert_int_equal(moat_dma_init(&f->dma, &f->dom, cfg, NULL), MOAT_OK);
-}
-
-static void fix_down(struct fix *f)
-{
-	assert_int_equal(moat_dma_fini(&f->dma), MOAT_OK);
-	assert_int_equal(moat_domain_detach(f->sys, 0, 0x10, NULL), MOAT_OK);
-	assert_int_equal(moat_domain_destroy(&f->dom), MOAT_OK);
-	t_system_free(f->sys);
-}
-
-static bool translates(struct fix *f, uint64_t iova, uint64_t *phys, unsigned *prot)
-{
-	return moat_domain_translate(&f->dom, iova, phys, prot, NULL) == MOAT_OK;
-}
 
 static void map_gives_the_direction_and_keeps_the_offset(void **state)
 {
@@ -49,26 +16,27 @@ static void map_gives_the_direction_and_keeps_the_offset(void **state)
 	struct fix f;
 	uint64_t iova, phys;
 	unsigned prot;
-	static const struct { enum moat_dma_dir dir; unsigned prot; } d[] = {
-		{ MOAT_DMA_TO_DEVICE, MOAT_PT_READ }, { MOAT_DMA_FROM_DEVICE, MOAT_PT_WRITE },
-		{ MOAT_DMA_BIDIRECTIONAL, MOAT_PT_RW },
-	};
+	static const enum moat_dma_dir dirs[] = { MOAT_DMA_TO_DEVICE, MOAT_DMA_FROM_DEVICE, MOAT_DMA_BIDIRECTIONAL };
 
 	fix_up(&f, NULL);
 	for (unsigned i = 0; i < 3; i++) {
 		/* 100 bytes straddling a page boundary: two whole pages */
-		assert_int_equal(moat_dma_map(&f.dma, 0x10000fc0, 100, d[i].dir, 0, &iova, NULL), MOAT_OK);
+		assert_int_equal(moat_dma_map(&f.dma, 0x10000fc0, 100, dirs[i], 0, &iova, NULL), MOAT_OK);
 		assert_int_equal(iova & 0xfff, 0xfc0);
 		assert_true(translates(&f, iova, &phys, &prot));
 		assert_int_equal(phys, 0x10000fc0);
-		assert_int_equal(prot, d[i].prot);
+		assert_int_equal(prot, dir_prot(dirs[i]));
 		assert_true(translates(&f, iova + 100, &phys, NULL));
 		assert_int_equal(phys, 0x10000fc0 + 100);
+		/* the whole first page is reachable, nothing past the second */
+		assert_true(translates(&f, iova & ~0xfffull, &phys, NULL));
+		assert_int_equal(phys, 0x10000000);
 		assert_false(translates(&f, (iova & ~0xfffull) + 0x2000, NULL, NULL));
 		unsigned before = f.nu.inval_calls;
-		assert_int_equal(moat_dma_unmap(&f.dma, iova, 100, d[i].dir, NULL), MOAT_OK);
+		assert_int_equal(moat_dma_unmap(&f.dma, iova, 100, dirs[i], NULL), MOAT_OK);
 		assert_int_equal(f.nu.inval_calls - before, 1);
 		assert_false(translates(&f, iova, NULL, NULL));
+		assert_false(translates(&f, iova + 100, NULL, NULL));
 	}
 	fix_down(&f);
 }
@@ -79,40 +47,96 @@ static void masks_and_bad_arguments(void **state)
 	struct fix f;
 	struct moat_diag diag;
 	uint64_t iova;
+	static const uint64_t masks[] = { 0xffffffff, 0xfffffff, 0xffffff, 0xfffffffff, 0x3fffffff };
 
 	fix_up(&f, NULL);
 	for (unsigned i = 0; i < 50; i++) {
-		assert_int_equal(moat_dma_map(&f.dma, 0x20000000 + i * 0x3000, 0x2800, MOAT_DMA_TO_DEVICE, 0xffffffff,
-					      &iova, NULL), MOAT_OK);
-		assert_true(iova + 0x2800 - 1 <= 0xffffffffull);
+		const uint64_t mask = masks[i % 5];
+
+		assert_int_equal(moat_dma_map(&f.dma, 0x20000000 + i * 0x3000, 0x2800, MOAT_DMA_TO_DEVICE, mask, &iova, NULL),
+				 MOAT_OK);
+		assert_true(iova + 0x2800 - 1 <= mask);
+		assert_true(iova >= 0x100000);
 	}
+	/* a mask whose last page is not whole: that page is not used */
+	assert_int_equal(moat_dma_map(&f.dma, 0x20000000, 0x1000, MOAT_DMA_TO_DEVICE, 0x7fff7ff, &iova, NULL), MOAT_OK);
+	assert_true(iova + 0xfff <= 0x7fff7ff);
 	assert_int_equal(moat_dma_map(&f.dma, 0x20000000, 0x1000, MOAT_DMA_TO_DEVICE, 0xffff, &iova, &diag),
 			 MOAT_ERR_INVALID_ARG);
 	assert_non_null(strstr(diag.msg, "mask"));
 	assert_int_equal(moat_dma_map(&f.dma, 0x20000000, 0, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_ERR_INVALID_ARG);
 	assert_int_equal(moat_dma_map(&f.dma, 0x20000000, 8, 7, 0, &iova, NULL), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_dma_map(&f.dma, 0x20000000, 8, 0, 0, &iova, NULL), MOAT_ERR_INVALID_ARG);
 	assert_int_equal(moat_dma_map(&f.dma, (1ull << 52) - 4, 8, MOAT_DMA_TO_DEVICE, 0, &iova, NULL),
 			 MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_dma_map(&f.dma, UINT64_MAX - 4, 8, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_dma_map(&f.dma, 0x20000000, 8, MOAT_DMA_TO_DEVICE, 0, NULL, NULL), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_dma_map(NULL, 0x20000000, 8, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_ERR_INVALID_ARG);
+	/* more than 2^20 pages in one mapping */
+	assert_int_equal(moat_dma_map(&f.dma, 0x100000000ull, (1ull << 32) + 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova, &diag),
+			 MOAT_ERR_INVALID_ARG);
+	/* a mask too small for the size: no space */
+	assert_int_equal(moat_dma_map(&f.dma, 0x20000000, 0x101000, MOAT_DMA_TO_DEVICE, 0x1fffff, &iova, &diag),
+			 MOAT_ERR_NO_SPACE);
 	fix_down(&f);
 }
 
 static void protected_memory_is_refused_and_nothing_changes(void **state)
 {
 	(void)state;
+	struct moat_dma_config cfg = { .policy = MOAT_DMA_STRICT, .no_cache = true };
 	struct fix f;
 	struct moat_diag diag;
-	struct moat_dma_stats st;
+	struct moat_dma_stats st0, st;
+	struct t_walk w;
 	uint64_t iova = 0x1234;
+	const struct moat_dma_sg sg[2] = { { 0x31000000, 0x1000 }, { 0x3000ff00, 0x200 } };
 
-	fix_up(&f, NULL);
+	fix_up(&f, &cfg);
 	assert_int_equal(moat_protect_add(f.sys, 0x30000000, 0x10000, "hv-data", NULL), MOAT_OK);
+	moat_dma_stats(&f.dma, &st0);
 	assert_int_equal(moat_dma_map(&f.dma, 0x3000f000, 0x2000, MOAT_DMA_FROM_DEVICE, 0, &iova, &diag),
 			 MOAT_ERR_PROTECTED);
 	assert_non_null(strstr(diag.msg, "hv-data"));
 	assert_int_equal(iova, 0x1234);
+	/* a list with one protected element: nothing of it is mapped */
+	assert_int_equal(moat_dma_map_sg(&f.dma, sg, 2, MOAT_DMA_TO_DEVICE, 0, &iova, &diag), MOAT_ERR_PROTECTED);
+	assert_int_equal(iova, 0x1234);
+	/* Moat-owned pages: the domain's own root table */
+	assert_int_equal(moat_dma_map(&f.dma, f.dom.pt.root_phys + 8, 8, MOAT_DMA_TO_DEVICE, 0, &iova, &diag),
+			 MOAT_ERR_PROTECTED);
+	assert_non_null(strstr(diag.msg, "moat"));
 	moat_dma_stats(&f.dma, &st);
 	assert_int_equal(st.live, 0);
 	assert_int_equal(st.maps, 0);
+	assert_int_equal(st.iova.free_pages, st0.iova.free_pages);
+	t_walk_take(&f.dom, &w);
+	assert_int_equal(w.leaves, 0);
+	t_walk_free(&w);
+	/* the IOVA space still serves */
+	assert_int_equal(moat_dma_map(&f.dma, 0x30010000, 0x1000, MOAT_DMA_FROM_DEVICE, 0, &iova, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_FROM_DEVICE, NULL), MOAT_OK);
+	assert_audit_clean(f.sys);
+	fix_down(&f);
+}
+
+/* Protecting memory a DMA mapping reaches is refused; once unmapped it can be protected, and then
+ * it cannot be mapped. */
+static void protection_and_live_mappings_exclude_each_other(void **state)
+{
+	(void)state;
+	struct fix f;
+	uint64_t iova;
+
+	fix_up(&f, NULL);
+	assert_int_equal(moat_dma_map(&f.dma, 0x38000000, 0x3000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+	assert_int_equal(moat_protect_add(f.sys, 0x38001000, 0x1000, "late", NULL), MOAT_ERR_OVERLAP);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x3000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	assert_int_equal(moat_protect_add(f.sys, 0x38001000, 0x1000, "late", NULL), MOAT_OK);
+	assert_int_equal(moat_dma_map(&f.dma, 0x38000000, 0x3000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_ERR_PROTECTED);
+	assert_int_equal(moat_protect_remove(f.sys, 0x38001000, 0x1000), MOAT_OK);
+	assert_int_equal(moat_dma_map(&f.dma, 0x38000000, 0x3000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x3000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
 	fix_down(&f);
 }
 
@@ -121,25 +145,43 @@ static void lifetime_errors_change_nothing(void **state)
 	(void)state;
 	struct fix f;
 	struct moat_diag diag;
+	char name[32];
 	uint64_t iova;
 
 	fix_up(&f, NULL);
 	assert_int_equal(moat_dma_map(&f.dma, 0x40000010, 0x3000, MOAT_DMA_FROM_DEVICE, 0, &iova, NULL), MOAT_OK);
-	/* unknown IOVA */
+	unsigned before = f.nu.inval_calls;
+	/* unknown IOVA: named in the message */
 	assert_int_equal(moat_dma_unmap(&f.dma, iova + 0x1000, 0x1000, MOAT_DMA_FROM_DEVICE, &diag), MOAT_ERR_NOT_FOUND);
+	snprintf(name, sizeof(name), "0x%llx", (unsigned long long)(iova + 0x1000));
+	assert_non_null(strstr(diag.msg, name));
 	assert_non_null(strstr(diag.msg, "no live mapping"));
 	/* wrong size, wrong direction */
 	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_FROM_DEVICE, &diag), MOAT_ERR_INVALID_ARG);
+	snprintf(name, sizeof(name), "0x%llx", (unsigned long long)iova);
+	assert_non_null(strstr(diag.msg, name));
 	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x3000, MOAT_DMA_TO_DEVICE, &diag), MOAT_ERR_INVALID_ARG);
 	assert_non_null(strstr(diag.msg, "direction"));
+	/* a list unmap of a single mapping */
+	const struct moat_dma_sg one = { 0x40000010, 0x3000 };
+	assert_int_equal(moat_dma_unmap_sg(&f.dma, iova, &one, 1, MOAT_DMA_FROM_DEVICE, &diag), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(f.nu.inval_calls, before);
 	assert_true(translates(&f, iova, NULL, NULL));
 	assert_true(translates(&f, iova + 0x2fff, NULL, NULL));
-	unsigned before = f.nu.inval_calls;
 	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x3000, MOAT_DMA_FROM_DEVICE, NULL), MOAT_OK);
 	assert_int_equal(f.nu.inval_calls - before, 1);
 	/* double unmap */
 	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x3000, MOAT_DMA_FROM_DEVICE, &diag), MOAT_ERR_NOT_FOUND);
+	assert_non_null(strstr(diag.msg, name));
 	assert_int_equal(f.nu.inval_calls - before, 1);
+	/* an IOVA never handed out, and a bad direction */
+	assert_int_equal(moat_dma_unmap(&f.dma, 0x5000, 0x1000, MOAT_DMA_FROM_DEVICE, &diag), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x3000, 0, &diag), MOAT_ERR_INVALID_ARG);
+	struct moat_dma_stats st;
+	moat_dma_stats(&f.dma, &st);
+	assert_int_equal(st.maps, 1);
+	assert_int_equal(st.unmaps, 1);
+	assert_int_equal(st.invalidations, 1);
 	fix_down(&f);
 }
 
@@ -149,25 +191,58 @@ static void scatter_gather_is_one_range_and_one_invalidation(void **state)
 	struct fix f;
 	const struct moat_dma_sg sg[3] = { { 0x50000100, 0x200 }, { 0x50100000, 0x2000 }, { 0x50300ff0, 0x20 } };
 	uint64_t iova, phys;
+	unsigned prot;
 
 	fix_up(&f, NULL);
 	assert_int_equal(moat_dma_map_sg(&f.dma, sg, 3, MOAT_DMA_TO_DEVICE, 0xffffffff, &iova, NULL), MOAT_OK);
+	assert_int_equal(iova & 0xfff, 0x100);
 	for (unsigned k = 0; k < 3; k++) {
 		uint64_t at = moat_dma_sg_iova(sg, k, iova);
 
-		assert_true(translates(&f, at, &phys, NULL));
+		assert_true(translates(&f, at, &phys, &prot));
 		assert_int_equal(phys, sg[k].phys);
+		assert_int_equal(prot, MOAT_PT_READ);
 		assert_true(translates(&f, at + sg[k].len - 1, &phys, NULL));
 		assert_int_equal(phys, sg[k].phys + sg[k].len - 1);
 	}
+	/* 1 + 2 + 2 pages, back to back, nothing after */
 	assert_int_equal(moat_dma_sg_iova(sg, 2, iova) >> 12, (iova >> 12) + 1 + 2);
-	/* a plain unmap of a list is refused */
-	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x4000, MOAT_DMA_TO_DEVICE, NULL), MOAT_ERR_INVALID_ARG);
+	assert_false(translates(&f, (iova & ~0xfffull) + 5 * 0x1000, NULL, NULL));
+	/* a plain unmap of a list is refused; so is a list that differs */
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x5000, MOAT_DMA_TO_DEVICE, NULL), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_dma_unmap_sg(&f.dma, iova, sg, 2, MOAT_DMA_TO_DEVICE, NULL), MOAT_ERR_INVALID_ARG);
 	unsigned before = f.nu.inval_calls;
 	assert_int_equal(moat_dma_unmap_sg(&f.dma, iova, sg, 3, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
 	assert_int_equal(f.nu.inval_calls - before, 1);
 	for (unsigned k = 0; k < 3; k++)
 		assert_false(translates(&f, moat_dma_sg_iova(sg, k, iova), NULL, NULL));
+	assert_int_equal(moat_dma_unmap_sg(&f.dma, iova, sg, 3, MOAT_DMA_TO_DEVICE, NULL), MOAT_ERR_NOT_FOUND);
+	/* bad lists */
+	assert_int_equal(moat_dma_map_sg(&f.dma, sg, 0, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_dma_map_sg(&f.dma, NULL, 1, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_ERR_INVALID_ARG);
+	const struct moat_dma_sg empty[2] = { { 0x50000000, 0x10 }, { 0x50001000, 0 } };
+	assert_int_equal(moat_dma_map_sg(&f.dma, empty, 2, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_ERR_INVALID_ARG);
+	fix_down(&f);
+}
+
+/* Large buffers may be mapped with 2 MiB leaves; the unmap takes them out whole. */
+static void large_buffers_map_and_unmap_whole(void **state)
+{
+	(void)state;
+	struct fix f;
+	uint64_t iova, phys, leaf = 0;
+
+	fix_up(&f, NULL);
+	assert_int_equal(moat_dma_map(&f.dma, 0x80000000, 0x400000, MOAT_DMA_BIDIRECTIONAL, 0xffffffff, &iova, NULL),
+			 MOAT_OK);
+	assert_int_equal(iova & 0x3fffff, 0);   /* 1024 pages: size-aligned */
+	assert_int_equal(moat_domain_translate(&f.dom, iova + 0x234567, &phys, NULL, &leaf), MOAT_OK);
+	assert_int_equal(phys, 0x80234567);
+	assert_int_equal(leaf, 0x200000);
+	unsigned before = f.nu.inval_calls;
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x400000, MOAT_DMA_BIDIRECTIONAL, NULL), MOAT_OK);
+	assert_int_equal(f.nu.inval_calls - before, 1);
+	assert_false(translates(&f, iova + 0x234567, NULL, NULL));
 	fix_down(&f);
 }
 
@@ -199,6 +274,9 @@ static void deferred_never_reuses_an_iova_before_its_invalidation(void **state)
 		assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_BIDIRECTIONAL, NULL), MOAT_OK);
 		assert_false(translates(&f, iova, NULL, NULL));   /* the entry is gone at once */
 		if (f.nu.inval_calls != inval_seen) {
+			/* the queue was full: one invalidation, covering all eight */
+			assert_int_equal(f.nu.inval_calls - inval_seen, 1);
+			assert_int_equal(npending, 7);
 			npending = 0;
 			inval_seen = f.nu.inval_calls;
 		} else {
@@ -209,10 +287,19 @@ static void deferred_never_reuses_an_iova_before_its_invalidation(void **state)
 	moat_dma_stats(&f.dma, &st);
 	assert_int_equal(st.unmaps, 1000);
 	assert_int_equal(st.invalidations, 1000 / 8);
-	assert_true(st.queued < 8);
+	assert_int_equal(st.flushes, 1000 / 8);
+	assert_int_equal(st.queued, 0);
+	/* the explicit flush empties the queue with one invalidation */
+	uint64_t iova;
+	assert_int_equal(moat_dma_map(&f.dma, 0x60000000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	unsigned before = f.nu.inval_calls;
 	assert_int_equal(moat_dma_flush(&f.dma, NULL), MOAT_OK);
+	assert_int_equal(f.nu.inval_calls - before, 1);
 	moat_dma_stats(&f.dma, &st);
 	assert_int_equal(st.queued, 0);
+	assert_int_equal(moat_dma_flush(&f.dma, NULL), MOAT_OK);
+	assert_int_equal(f.nu.inval_calls - before, 1);   /* nothing queued: nothing to invalidate */
 	fix_down(&f);
 }
 
@@ -223,9 +310,10 @@ static void deferred_flushes_on_the_time_bound_and_reports_the_window(void **sta
 	struct moat_dma_stats st;
 	struct timespec ts = { 0, 5000000 };
 	struct fix f;
-	uint64_t iova;
+	uint64_t iova, iova2;
 
 	fix_up(&f, &cfg);
+	/* a map after the bound flushes */
 	assert_int_equal(moat_dma_map(&f.dma, 0x61000000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
 	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
 	moat_dma_stats(&f.dma, &st);
@@ -237,7 +325,16 @@ static void deferred_flushes_on_the_time_bound_and_reports_the_window(void **sta
 	assert_int_equal(st.invalidations, 1);
 	assert_int_equal(st.queued, 0);
 	assert_true(st.max_window_ns >= 2000000);
+	/* an unmap after the bound flushes too (its own entry with the old one) */
+	assert_int_equal(moat_dma_map(&f.dma, 0x61001000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova2, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova2, 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	nanosleep(&ts, NULL);
 	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	moat_dma_stats(&f.dma, &st);
+	assert_int_equal(st.invalidations, 2);
+	assert_int_equal(st.queued, 0);
+	assert_true(st.max_window_ns >= 5000000);
+	assert_true(st.max_window_ns < 60000000000ull);
 	fix_down(&f);
 }
 
@@ -246,6 +343,7 @@ static void init_checks_its_arguments(void **state)
 	(void)state;
 	struct fix f;
 	struct moat_dma other;
+	struct moat_diag diag;
 	struct moat_dma_config cfg = { .policy = 9 };
 
 	fix_up(&f, NULL);
@@ -254,185 +352,271 @@ static void init_checks_its_arguments(void **state)
 	assert_int_equal(moat_dma_init(&other, &f.dom, &cfg, NULL), MOAT_ERR_INVALID_ARG);
 	cfg = (struct moat_dma_config){ .policy = MOAT_DMA_STRICT, .iova_base = 0x1000, .iova_last = 0x10fff0 };
 	assert_int_equal(moat_dma_init(&other, &f.dom, &cfg, NULL), MOAT_ERR_INVALID_ARG);
+	cfg = (struct moat_dma_config){ .policy = MOAT_DMA_STRICT, .iova_base = 0x1000, .iova_last = 1ull << 60 };
+	assert_int_equal(moat_dma_init(&other, &f.dom, &cfg, NULL), MOAT_ERR_INVALID_ARG);
 	assert_int_equal(moat_dma_init(NULL, &f.dom, NULL, NULL), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_dma_init(&other, NULL, NULL, NULL), MOAT_ERR_INVALID_ARG);
+	/* one struct moat_dma per domain */
+	assert_int_equal(moat_dma_init(&other, &f.dom, NULL, &diag), MOAT_ERR_BUSY);
+	assert_non_null(strstr(diag.msg, "already"));
+	/* not the host identity domain */
+	struct moat_domain host;
+	const struct moat_mem_range ram = { 0x100000000ull, 0x1000000, MOAT_MEM_RAM };
+	assert_int_equal(moat_domain_create(f.sys, &host), MOAT_OK);
+	assert_int_equal(moat_protect_host(&host, &ram, 1, NULL, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_init(&other, &host, NULL, NULL), MOAT_ERR_INVALID_ARG);
+	/* calls on a struct that was never set up */
+	memset(&other, 0, sizeof(other));
+	uint64_t iova;
+	assert_int_equal(moat_dma_map(&other, 0x1000, 1, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_dma_unmap(&other, 0x1000, 1, MOAT_DMA_TO_DEVICE, NULL), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_dma_flush(&other, NULL), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_dma_fini(&other), MOAT_ERR_INVALID_ARG);
+	/* the served domain still works, with the host domain beside it */
+	assert_int_equal(moat_dma_map(&f.dma, 0x100000000ull, 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	assert_audit_clean(f.sys);
+	assert_int_equal(moat_domain_destroy(&host), MOAT_OK);
 	fix_down(&f);
 }
 
-/* ---- randomized, against a model ---- */
-
-struct mlive {
-	uint64_t iova, phys, len;
-	enum moat_dma_dir dir;
-	bool sg;
-	struct moat_dma_sg list[3];
-	unsigned n;
-};
-
-static void check_model(struct fix *f, const struct mlive *m, unsigned n, unsigned seed, unsigned op)
-{
-	for (unsigned i = 0; i < n; i++) {
-		for (unsigned k = 0; k < (m[i].sg ? m[i].n : 1); k++) {
-			uint64_t at = m[i].sg ? moat_dma_sg_iova(m[i].list, k, m[i].iova) : m[i].iova;
-			uint64_t want = m[i].sg ? m[i].list[k].phys : m[i].phys, len = m[i].sg ? m[i].list[k].len : m[i].len;
-			uint64_t phys;
-
-			if (!translates(f, at, &phys, NULL) || phys != want ||
-			    !translates(f, at + len - 1, &phys, NULL) || phys != want + len - 1)
-				fail_msg("seed %u op %u: mapping %u element %u does not translate", seed, op, i, k);
-		}
-	}
-}
-
-static void random_run_matches_a_model(void **state)
+/* IOVAs the domain mapped before moat_dma_init() (reserved regions) are never handed out. */
+static void iovas_the_domain_maps_already_are_never_handed_out(void **state)
 {
 	(void)state;
-	for (unsigned policy = MOAT_DMA_STRICT; policy <= MOAT_DMA_DEFERRED; policy++) {
-		struct moat_dma_config cfg = { .policy = policy, .fq_entries = 16, .fq_timeout_ns = 60000000000ull };
-		static struct mlive m[512];
-		unsigned n = 0, seed = 777 + policy;
-		struct fix f;
+	struct moat_system *sys = t_system(ALL_SIZES);
+	struct null_unit nu;
+	struct moat_domain dom;
+	struct moat_dma dma;
+	struct moat_dma_config cfg = { .policy = MOAT_DMA_STRICT, .iova_base = 0x100000, .iova_last = 0x1ffffff,
+				       .no_cache = true };
+	uint64_t iova, phys;
 
-		fix_up(&f, &cfg);
-		srand(seed);
-		for (unsigned op = 0; op < 20000; op++) {
-			unsigned r = (unsigned)rand() % 10;
-
-			if (n && (r < 4 || n == 512)) {
-				unsigned i = (unsigned)rand() % n;
-				moat_status st = m[i].sg ? moat_dma_unmap_sg(&f.dma, m[i].iova, m[i].list, m[i].n, m[i].dir, NULL)
-							 : moat_dma_unmap(&f.dma, m[i].iova, m[i].len, m[i].dir, NULL);
-				uint64_t gone = m[i].iova;
-
-				if (st != MOAT_OK)
-					fail_msg("seed %u op %u: unmap %s", seed, op, moat_status_str(st));
-				m[i] = m[--n];
-				if (translates(&f, gone, NULL, NULL) && policy == MOAT_DMA_STRICT) {
-					/* another live mapping may have taken that IOVA only after the invalidation */
-					bool reused = false;
-					for (unsigned j = 0; j < n; j++)
-						reused |= (m[j].iova & ~0xfffull) == (gone & ~0xfffull);
-					if (!reused)
-						fail_msg("seed %u op %u: 0x%llx still translates", seed, op,
-							 (unsigned long long)gone);
-				}
-			} else if (r < 5 && n) {
-				/* a lifetime error: nothing may change */
-				unsigned i = (unsigned)rand() % n;
-				moat_status st = m[i].sg ? moat_dma_unmap(&f.dma, m[i].iova, 0x1000, m[i].dir, NULL)
-							 : moat_dma_unmap(&f.dma, m[i].iova, m[i].len + 0x1000, m[i].dir, NULL);
-
-				if (st == MOAT_OK)
-					fail_msg("seed %u op %u: a wrong unmap was accepted", seed, op);
-			} else if (r < 7) {
-				struct mlive *x = &m[n];
-
-				x->sg = true;
-				x->n = 1 + (unsigned)rand() % 3;
-				x->dir = (enum moat_dma_dir)(1 + rand() % 3);
-				for (unsigned k = 0; k < x->n; k++)
-					x->list[k] = (struct moat_dma_sg){ 0x70000000ull + (uint64_t)(rand() % 4096) * 0x1000 +
-									   (uint64_t)(rand() % 4096),
-									   1 + (uint64_t)(rand() % 0x5000) };
-				if (moat_dma_map_sg(&f.dma, x->list, x->n, x->dir, rand() % 2 ? 0xffffffff : 0, &x->iova,
-						    NULL) != MOAT_OK)
-					fail_msg("seed %u op %u: map_sg failed", seed, op);
-				n++;
-			} else {
-				struct mlive *x = &m[n];
-				uint64_t mask = rand() % 2 ? 0xffffffffull : 0;
-
-				x->sg = false;
-				x->dir = (enum moat_dma_dir)(1 + rand() % 3);
-				x->phys = 0x80000000ull + (uint64_t)(rand() % 65536) * 0x1000 + (uint64_t)(rand() % 4096);
-				x->len = 1 + (uint64_t)(rand() % 0x9000);
-				if (moat_dma_map(&f.dma, x->phys, x->len, x->dir, mask, &x->iova, NULL) != MOAT_OK)
-					fail_msg("seed %u op %u: map failed", seed, op);
-				if (mask && x->iova + x->len - 1 > mask)
-					fail_msg("seed %u op %u: IOVA past the mask", seed, op);
-				n++;
-			}
-			if (op % 1000 == 0)
-				check_model(&f, m, n, seed, op);
-		}
-		check_model(&f, m, n, seed, 20000);
-		struct moat_dma_stats st;
-		moat_dma_stats(&f.dma, &st);
-		assert_int_equal(st.live, n);
-		fix_down(&f);
-	}
-}
-
-/* ---- threads ---- */
-
-struct worker {
-	struct moat_dma *dma;
-	struct moat_domain *dom;
-	uint64_t phys_base;
-	unsigned ops;
-	int failures;
-};
-
-static void *work(void *arg)
-{
-	struct worker *w = arg;
-	uint64_t iova[16], phys[16];
+	nu_init(&nu, 0, -1);
+	assert_int_equal(moat_system_add_unit(sys, &nu.unit), MOAT_OK);
+	assert_int_equal(moat_domain_create(sys, &dom), MOAT_OK);
+	/* an identity-mapped region at the top of the space and one in the middle */
+	assert_int_equal(moat_domain_map(&dom, 0x1f00000, 0x1f00000, 0x100000, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_map(&dom, 0x1000000, 0x1000000, 0x3000, MOAT_PT_READ, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_init(&dma, &dom, &cfg, NULL), MOAT_OK);
+	/* fill the whole space: every page but the reserved ones */
 	unsigned n = 0;
-
-	for (unsigned i = 0; i < w->ops; i++) {
-		if (n == 16 || (n && i % 3 == 0)) {
-			n--;
-			if (moat_dma_unmap(w->dma, iova[n], 0x1000, MOAT_DMA_BIDIRECTIONAL, NULL) != MOAT_OK)
-				w->failures++;
-		} else {
-			uint64_t p = w->phys_base + (uint64_t)(i % 64) * 0x1000, got = 0;
-
-			if (moat_dma_map(w->dma, p, 0x1000, MOAT_DMA_BIDIRECTIONAL, 0, &iova[n], NULL) != MOAT_OK) {
-				w->failures++;
-				continue;
-			}
-			if (moat_domain_translate(w->dom, iova[n], &got, NULL, NULL) != MOAT_OK || got != p)
-				w->failures++;
-			phys[n++] = p;
-		}
+	while (moat_dma_map(&dma, 0x90000000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL) == MOAT_OK) {
+		assert_true(iova < 0x1f00000);
+		assert_true(iova < 0x1000000 || iova >= 0x1003000);
+		n++;
 	}
-	while (n--)
-		if (moat_dma_unmap(w->dma, iova[n], 0x1000, MOAT_DMA_BIDIRECTIONAL, NULL) != MOAT_OK)
-			w->failures++;
-	(void)phys;
-	return NULL;
+	assert_int_equal(n, (0x2000000 - 0x100000 - 0x100000 - 0x3000) / 0x1000);
+	/* the regions still translate to themselves */
+	assert_int_equal(moat_domain_translate(&dom, 0x1f12345, &phys, NULL, NULL), MOAT_OK);
+	assert_int_equal(phys, 0x1f12345);
+	assert_int_equal(moat_dma_fini(&dma), MOAT_OK);
+	assert_int_equal(moat_domain_translate(&dom, 0x1001000, &phys, NULL, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(&dom), MOAT_OK);
+	t_system_free(sys);
 }
 
-static void threads_map_and_unmap_at_once(void **state)
+/* A unit that caches not-present entries is invalidated after every map too. */
+static void a_unit_caching_not_present_entries_is_invalidated_after_a_map(void **state)
+{
+	(void)state;
+	struct fix f;
+	uint64_t iova;
+
+	fix_up_unit(&f, NULL, MOAT_UNIT_F_INVAL_ON_MAP);
+	unsigned before = f.nu.inval_calls;
+	assert_int_equal(moat_dma_map(&f.dma, 0x62000000, 0x2000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+	assert_int_equal(f.nu.inval_calls - before, 1);
+	assert_int_equal(f.nu.log[f.nu.inval_calls - 1].iova, iova & ~0xfffull);
+	assert_int_equal(f.nu.log[f.nu.inval_calls - 1].size, 0x2000);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x2000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	assert_int_equal(f.nu.inval_calls - before, 2);
+	/* a failing invalidation undoes the map */
+	f.nu.fail_inval = MOAT_ERR_TIMEOUT;
+	assert_int_equal(moat_dma_map(&f.dma, 0x62000000, 0x2000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_ERR_TIMEOUT);
+	f.nu.fail_inval = MOAT_OK;
+	struct moat_dma_stats st;
+	moat_dma_stats(&f.dma, &st);
+	assert_int_equal(st.live, 0);
+	assert_int_equal(moat_dma_map(&f.dma, 0x62000000, 0x2000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x2000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	fix_down(&f);
+}
+
+/* A strict unmap whose invalidation fails: reported, and the IOVA is never handed out again. */
+static void a_failed_invalidation_keeps_the_iova_out_of_use(void **state)
+{
+	(void)state;
+	struct moat_dma_config cfg = { .policy = MOAT_DMA_STRICT, .iova_base = 0x100000, .iova_last = 0x103fff,
+				       .no_cache = true };
+	struct fix f;
+	uint64_t iova, again;
+
+	fix_up(&f, &cfg);
+	assert_int_equal(moat_dma_map(&f.dma, 0x63000000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+	f.nu.fail_inval = MOAT_ERR_TIMEOUT;
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_ERR_TIMEOUT);
+	f.nu.fail_inval = MOAT_OK;
+	assert_false(translates(&f, iova, NULL, NULL));
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(moat_dma_map(&f.dma, 0x63000000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &again, NULL), MOAT_OK);
+		assert_int_not_equal(again, iova);
+	}
+	assert_int_equal(moat_dma_map(&f.dma, 0x63000000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &again, NULL), MOAT_ERR_NO_SPACE);
+	fix_down(&f);
+}
+
+/* Deferred: a flush whose invalidation fails keeps the queue; the next flush invalidates the whole
+ * domain before the IOVAs come back. */
+static void a_failed_flush_keeps_the_queue_until_an_invalidation_succeeds(void **state)
+{
+	(void)state;
+	struct moat_dma_config cfg = { .policy = MOAT_DMA_DEFERRED, .fq_entries = 4, .fq_timeout_ns = 60000000000ull };
+	struct moat_dma_stats st;
+	struct fix f;
+	uint64_t iova[3], x;
+
+	fix_up(&f, &cfg);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(moat_dma_map(&f.dma, 0x68000000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova[i], NULL), MOAT_OK);
+		assert_int_equal(moat_dma_unmap(&f.dma, iova[i], 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	}
+	f.nu.fail_inval = MOAT_ERR_HARDWARE;
+	assert_int_equal(moat_dma_flush(&f.dma, NULL), MOAT_ERR_HARDWARE);
+	f.nu.fail_inval = MOAT_OK;
+	moat_dma_stats(&f.dma, &st);
+	assert_int_equal(st.queued, 3);
+	for (unsigned i = 0; i < 20; i++) {
+		assert_int_equal(moat_dma_map(&f.dma, 0x68000000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &x, NULL), MOAT_OK);
+		for (unsigned k = 0; k < 3; k++)
+			assert_int_not_equal(x, iova[k]);
+	}
+	unsigned before = f.nu.inval_calls;
+	assert_int_equal(moat_dma_flush(&f.dma, NULL), MOAT_OK);
+	assert_int_equal(f.nu.inval_calls - before, 1);
+	assert_int_equal(f.nu.log[f.nu.inval_calls - 1].size, 0);   /* the whole domain */
+	moat_dma_stats(&f.dma, &st);
+	assert_int_equal(st.queued, 0);
+	fix_down(&f);
+}
+
+/* Out of memory: in init at every allocation, and in a map that needs a table page. */
+static void out_of_memory_fails_cleanly(void **state)
 {
 	(void)state;
 	for (unsigned policy = MOAT_DMA_STRICT; policy <= MOAT_DMA_DEFERRED; policy++) {
-		struct moat_dma_config cfg = { .policy = policy };
+		struct moat_dma_config cfg = { .policy = policy, .no_cache = true };
 		struct fix f;
-		struct moat_domain dom2;
-		struct moat_dma dma2;
-		struct worker w[4];
-		pthread_t t[4];
-		struct moat_dma_stats st;
+		struct t_walk w;
+		moat_status st = MOAT_ERR_NO_MEMORY;
 
 		fix_up(&f, &cfg);
-		assert_int_equal(moat_domain_create(f.sys, &dom2), MOAT_OK);
-		assert_int_equal(moat_dma_init(&dma2, &dom2, &cfg, NULL), MOAT_OK);
-		for (unsigned i = 0; i < 4; i++) {
-			w[i] = (struct worker){ i < 3 ? &f.dma : &dma2, i < 3 ? &f.dom : &dom2, 0x90000000ull + i * 0x1000000,
-						3000, 0 };
-			assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+		assert_int_equal(moat_dma_fini(&f.dma), MOAT_OK);
+		for (uint64_t at = 1; st != MOAT_OK; at++) {
+			const uint64_t live = moat_hosted_stats().pages_live;
+
+			moat_hosted_fail_alloc_at(at, 0);
+			st = moat_dma_init(&f.dma, &f.dom, &cfg, NULL);
+			moat_hosted_fail_alloc_at(0, 0);
+			if (st != MOAT_OK) {
+				assert_int_equal(st, MOAT_ERR_NO_MEMORY);
+				assert_int_equal(moat_hosted_stats().pages_live, live);
+			}
+			assert_true(at < 1000);
 		}
-		for (unsigned i = 0; i < 4; i++) {
-			pthread_join(t[i], NULL);
-			assert_int_equal(w[i].failures, 0);
-		}
-		moat_dma_stats(&f.dma, &st);
-		assert_int_equal(st.live, 0);
-		assert_int_equal(st.maps, st.unmaps);
-		assert_int_equal(moat_dma_fini(&dma2), MOAT_OK);
-		assert_int_equal(moat_domain_destroy(&dom2), MOAT_OK);
+		/* the first map into a new part of the space needs table pages: none come */
+		uint64_t iova = 0x77, phys;
+		struct moat_dma_stats st0, st1;
+		moat_dma_stats(&f.dma, &st0);
+		moat_hosted_fail_alloc_at(1, 1);
+		assert_int_equal(moat_dma_map(&f.dma, 0x64000000, 0x1000, MOAT_DMA_FROM_DEVICE, 0, &iova, NULL),
+				 MOAT_ERR_NO_MEMORY);
+		moat_hosted_fail_alloc_at(0, 0);
+		assert_int_equal(iova, 0x77);
+		moat_dma_stats(&f.dma, &st1);
+		assert_int_equal(st1.live, 0);
+		assert_int_equal(st1.iova.free_pages, st0.iova.free_pages);
+		t_walk_take(&f.dom, &w);
+		assert_int_equal(w.leaves, 0);
+		t_walk_free(&w);
+		assert_int_equal(moat_dma_map(&f.dma, 0x64000000, 0x1000, MOAT_DMA_FROM_DEVICE, 0, &iova, NULL), MOAT_OK);
+		assert_true(translates(&f, iova, &phys, NULL));
+		assert_int_equal(phys, 0x64000000);
+		moat_dma_stats(&f.dma, &st1);
+		assert_true(st1.locked_maps >= 1);
+		assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_FROM_DEVICE, NULL), MOAT_OK);
+		assert_audit_clean(f.sys);
 		fix_down(&f);
 	}
+}
+
+/* Memory does not grow with traffic: records and queue are made at init, tables are kept. */
+static void memory_is_bounded_and_reported(void **state)
+{
+	(void)state;
+	struct moat_dma_config cfg = { .policy = MOAT_DMA_DEFERRED, .max_mappings = 1000 };
+	struct moat_dma_stats st0, st;
+	struct fix f;
+	uint64_t iova[64], tables = 0;
+
+	fix_up(&f, &cfg);
+	for (unsigned round = 0; round < 2; round++) {
+		for (unsigned i = 0; i < 20000; i++) {
+			const unsigned k = i % 64;
+
+			if (round || i >= 64)
+				assert_int_equal(moat_dma_unmap(&f.dma, iova[k], 0x1000u << (k % 4), MOAT_DMA_TO_DEVICE, NULL),
+						 MOAT_OK);
+			assert_int_equal(moat_dma_map(&f.dma, 0x65000000 + k * 0x10000, 0x1000u << (k % 4),
+						      MOAT_DMA_TO_DEVICE, 0xffffffff, &iova[k], NULL), MOAT_OK);
+		}
+		if (!round) {
+			moat_dma_stats(&f.dma, &st0);
+			/* 2048 slots of 16 bytes, two pages of pointers, one queue page */
+			assert_int_equal(st0.record_bytes, (2048u * 16 / 4096 + 2 + 1) * 4096u);
+			assert_true(st0.iova.metadata_bytes > 0);
+			assert_true(st0.iova.cached_ranges <= st0.iova.cache_capacity);
+			tables = moat_domain_memory(&f.dom);
+		}
+	}
+	moat_dma_stats(&f.dma, &st);
+	assert_int_equal(st.record_bytes, st0.record_bytes);
+	assert_int_equal(st.iova.metadata_bytes, st0.iova.metadata_bytes);
+	assert_int_equal(moat_domain_memory(&f.dom), tables);
+	assert_int_equal(st.live, 64);
+	/* the configured maximum of mappings */
+	unsigned n = 64;
+	uint64_t x;
+	while (moat_dma_map(&f.dma, 0x66000000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &x, NULL) == MOAT_OK)
+		n++;
+	assert_int_equal(n, 1000);
+	fix_down(&f);
+}
+
+/* moat_dma_fini() ends every live mapping and the queue under one invalidation. */
+static void fini_unmaps_everything_at_once(void **state)
+{
+	(void)state;
+	struct moat_dma_config cfg = { .policy = MOAT_DMA_DEFERRED };
+	struct fix f;
+	uint64_t iova[10];
+
+	fix_up(&f, &cfg);
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(moat_dma_map(&f.dma, 0x67000000 + i * 0x1000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova[i], NULL),
+				 MOAT_OK);
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(moat_dma_unmap(&f.dma, iova[i], 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	unsigned before = f.nu.inval_calls;
+	assert_int_equal(moat_dma_fini(&f.dma), MOAT_OK);
+	assert_int_equal(f.nu.inval_calls - before, 1);
+	for (unsigned i = 0; i < 10; i++)
+		assert_false(translates(&f, iova[i], NULL, NULL));
+	/* the domain is the core's again */
+	assert_int_equal(moat_domain_map(&f.dom, 0x1000000, 0x67000000, 0x1000, MOAT_PT_READ, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_unmap(&f.dom, 0x1000000, 0x1000, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_init(&f.dma, &f.dom, NULL, NULL), MOAT_OK);
+	fix_down(&f);
 }
 
 int main(void)
@@ -441,19 +625,22 @@ int main(void)
 		cmocka_unit_test(map_gives_the_direction_and_keeps_the_offset),
 		cmocka_unit_test(masks_and_bad_arguments),
 		cmocka_unit_test(protected_memory_is_refused_and_nothing_changes),
+		cmocka_unit_test(protection_and_live_mappings_exclude_each_other),
 		cmocka_unit_test(lifetime_errors_change_nothing),
 		cmocka_unit_test(scatter_gather_is_one_range_and_one_invalidation),
+		cmocka_unit_test(large_buffers_map_and_unmap_whole),
 		cmocka_unit_test(deferred_never_reuses_an_iova_before_its_invalidation),
 		cmocka_unit_test(deferred_flushes_on_the_time_bound_and_reports_the_window),
 		cmocka_unit_test(init_checks_its_arguments),
-		cmocka_unit_test(random_run_matches_a_model),
-		cmocka_unit_test(threads_map_and_unmap_at_once),
+		cmocka_unit_test(iovas_the_domain_maps_already_are_never_handed_out),
+		cmocka_unit_test(a_unit_caching_not_present_entries_is_invalidated_after_a_map),
+		cmocka_unit_test(a_failed_invalidation_keeps_the_iova_out_of_use),
+		cmocka_unit_test(a_failed_flush_keeps_the_queue_until_an_invalidation_succeeds),
+		cmocka_unit_test(out_of_memory_fails_cleanly),
+		cmocka_unit_test(memory_is_bounded_and_reported),
+		cmocka_unit_test(fini_unmaps_everything_at_once),
 	};
 
-#ifdef MOAT_DMA_THREADS_ONLY
-	/* the ThreadSanitizer build (tests/dma/CMakeLists.txt) runs the threads */
-	cmocka_set_test_filter("threads_*");
-#endif
 	moat_hosted_set_log_level(MOAT_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

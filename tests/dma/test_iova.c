@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The IOVA allocator: limits, alignment, exhaustion and merging, the per-CPU caches (and that they
- * honour the limit), out of memory, bounded metadata, and a randomized run against a reference
- * bitmap of the space.
+ * The IOVA allocator: limits, alignment (an aligned block is found wherever it is), exhaustion and
+ * merging, reservations, the per-CPU caches (and that they honour the limit), out of memory,
+ * bounded metadata, searches that stay logarithmic in a pattern that makes a first-fit search
+ * linear, and a randomized run against a reference bitmap of the space (the highest fit, and no
+ * space only when there is none).
  */
 #include "test.h"
 
@@ -14,10 +16,11 @@
 
 static struct moat_iova *new_iova(uint64_t base, uint64_t last, bool no_cache)
 {
-	struct moat_iova *a = calloc(1, sizeof(*a));
+	struct moat_iova *a = aligned_alloc(_Alignof(struct moat_iova), sizeof(*a));
 	struct moat_iova_config cfg = { .base_pfn = base, .last_pfn = last, .no_cache = no_cache };
 
 	assert_non_null(a);
+	memset(a, 0, sizeof(*a));
 	assert_int_equal(moat_iova_init(a, &cfg, NULL), MOAT_OK);
 	return a;
 }
@@ -48,12 +51,20 @@ static void allocations_stay_below_the_limit_and_take_the_top(void **state)
 	struct moat_iova *a = new_iova(0x100, 0xfffff, true);
 	uint64_t pfn;
 
+	/* up to 32 frames, the next power of two is held, aligned: 3 takes 4 */
 	assert_int_equal(moat_iova_alloc(a, 3, 0xfffff, false, &pfn), MOAT_OK);
-	assert_int_equal(pfn, 0xfffff - 2);
+	assert_int_equal(pfn, 0xfffff - 3);
 	assert_int_equal(moat_iova_alloc(a, 1, 0x1000, false, &pfn), MOAT_OK);
 	assert_int_equal(pfn, 0x1000);
 	assert_int_equal(moat_iova_alloc(a, 5, 0x1000, false, &pfn), MOAT_OK);
-	assert_int_equal(pfn, 0x1000 - 5);
+	assert_int_equal(pfn, 0x1000 - 8);
+	/* larger sizes are taken as they are, from the top */
+	assert_int_equal(moat_iova_alloc(a, 33, 0x1000, false, &pfn), MOAT_OK);
+	assert_int_equal(pfn, 0x1000 - 8 - 33);
+	/* and freed as allocated: the 4 frames of the 3 come back */
+	assert_int_equal(moat_iova_free(a, 0xfffff - 3, 3), MOAT_OK);
+	assert_int_equal(moat_iova_alloc(a, 4, 0xfffff, false, &pfn), MOAT_OK);
+	assert_int_equal(pfn, 0xfffff - 3);
 	/* below the space: refused */
 	assert_int_equal(moat_iova_alloc(a, 1, 0xff, false, &pfn), MOAT_ERR_INVALID_ARG);
 	assert_int_equal(moat_iova_alloc(a, 0, 0x1000, false, &pfn), MOAT_ERR_INVALID_ARG);
@@ -76,6 +87,105 @@ static void aligned_requests_are_size_aligned(void **state)
 	/* power-of-two sizes are aligned without asking */
 	assert_int_equal(moat_iova_alloc(a, 16, 0xfffff, false, &pfn), MOAT_OK);
 	assert_int_equal(pfn % 16, 0);
+	free_iova(a);
+}
+
+/* A power-of-two request finds an aligned block wherever it lies, even when it is the only one
+ * and no free range is longer than it. */
+static void power_of_two_requests_find_an_aligned_block_anywhere(void **state)
+{
+	(void)state;
+	struct moat_iova *a = new_iova(1, 4096, true);
+	struct moat_iova_stats st;
+	uint64_t pfn[4096], x;
+
+	for (unsigned i = 0; i < 4096; i++)
+		assert_int_equal(moat_iova_alloc(a, 1, 4096, false, &pfn[i]), MOAT_OK);
+	/* free frames: 1000..1007 (aligned 8), 2001..2015 (15 frames: aligned 8 at 2008), and
+	 * 3001..3007 (7 frames): in 1-frame steps, so the tree holds them merged */
+	for (unsigned i = 0; i < 4096; i++) {
+		const uint64_t p = pfn[i];
+
+		if ((p >= 1000 && p <= 1007) || (p >= 2001 && p <= 2015) || (p >= 3001 && p <= 3007))
+			assert_int_equal(moat_iova_free(a, p, 1), MOAT_OK);
+	}
+	moat_iova_stats(a, &st);
+	assert_int_equal(st.free_ranges, 3);
+	assert_int_equal(moat_iova_alloc(a, 8, 4096, false, &x), MOAT_OK);
+	assert_int_equal(x, 2008);
+	assert_int_equal(moat_iova_alloc(a, 8, 4096, false, &x), MOAT_OK);
+	assert_int_equal(x, 1000);
+	assert_int_equal(moat_iova_alloc(a, 8, 4096, false, &x), MOAT_ERR_NO_SPACE);
+	/* 4 aligned: 3004..3007 is the only one left, below a limit too */
+	assert_int_equal(moat_iova_alloc(a, 4, 3500, false, &x), MOAT_OK);
+	assert_int_equal(x, 3004);
+	free_iova(a);
+}
+
+/* Reserved frames are never handed out; reserving what is partly allocated takes the free part. */
+static void reserved_frames_are_never_handed_out(void **state)
+{
+	(void)state;
+	struct moat_iova *a = new_iova(16, 16 + 255, true);
+	struct moat_iova_stats st;
+	uint64_t x, got = 0;
+
+	assert_int_equal(moat_iova_alloc(a, 1, 271, false, &x), MOAT_OK);
+	assert_int_equal(x, 271);
+	assert_int_equal(moat_iova_reserve(a, 100, 10), MOAT_OK);
+	assert_int_equal(moat_iova_reserve(a, 265, 7), MOAT_OK);   /* 271 is allocated already */
+	assert_int_equal(moat_iova_reserve(a, 102, 3), MOAT_OK);   /* nothing free there: no change */
+	moat_iova_stats(a, &st);
+	assert_int_equal(st.free_pages, 256 - 1 - 10 - 6);
+	assert_int_equal(st.free_ranges, 2);
+	while (moat_iova_alloc(a, 1, 271, false, &x) == MOAT_OK) {
+		assert_true(x < 100 || (x >= 110 && x < 265));
+		got++;
+	}
+	assert_int_equal(got, 256 - 1 - 10 - 6);
+	assert_int_equal(moat_iova_reserve(a, 8, 10), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_iova_reserve(a, 270, 3), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_iova_reserve(a, 20, 0), MOAT_ERR_INVALID_ARG);
+	free_iova(a);
+}
+
+/*
+ * Many long-lived allocations under a 32-bit limit, then traffic with that limit: a first-fit
+ * search from a cached position walks all of them; here every search looks at O(log n) nodes.
+ */
+static void searches_stay_logarithmic_under_many_live_allocations(void **state)
+{
+	(void)state;
+	const uint64_t limit32 = 0xfffff;   /* the last frame below 4 GiB */
+	struct moat_iova *a = new_iova(0x100, (1ull << 36) - 1, true);
+	struct moat_iova_stats st0, st;
+	uint64_t x, y;
+	unsigned long height_bound;
+
+	/* 60000 live single frames below the limit, with holes between them */
+	for (unsigned i = 0; i < 120000; i++)
+		assert_int_equal(moat_iova_alloc(a, 1, limit32, false, &x), MOAT_OK);
+	for (uint64_t p = limit32 - 120000 + 1; p <= limit32; p += 2)
+		assert_int_equal(moat_iova_free(a, p, 1), MOAT_OK);
+	moat_iova_stats(a, &st0);
+	assert_true(st0.free_ranges >= 60000);
+	height_bound = 2 * 18 + 4;   /* an AVL tree of 2^17 nodes is at most 1.44 * 17 high; two paths */
+	for (unsigned i = 0; i < 2000; i++) {
+		const uint64_t n = 1ull << (i % 6);
+
+		assert_int_equal(moat_iova_alloc(a, n, limit32, false, &x), MOAT_OK);
+		assert_true(x + n - 1 <= limit32);
+		assert_int_equal(moat_iova_alloc(a, 3, i % 2 ? limit32 : (1ull << 36) - 1, true, &y), MOAT_OK);
+		assert_int_equal(moat_iova_free(a, x, n), MOAT_OK);
+		assert_int_equal(moat_iova_free(a, y, 3), MOAT_OK);
+	}
+	moat_iova_stats(a, &st);
+	assert_int_equal(st.tree_searches - st0.tree_searches, 4000);
+	if ((st.tree_steps - st0.tree_steps) / 4000 > height_bound)
+		fail_msg("%llu nodes per search", (unsigned long long)((st.tree_steps - st0.tree_steps) / 4000));
+	/* two frames: no hole holds them, the first fit is below the whole run of holes */
+	assert_int_equal(moat_iova_alloc(a, 2, limit32, false, &x), MOAT_OK);
+	assert_true(x + 1 < limit32 - 120000 + 1);
 	free_iova(a);
 }
 
@@ -144,6 +254,30 @@ static void caches_serve_again_and_honour_the_limit(void **state)
 	free_iova(a);
 }
 
+/* Frames in the caches (of any CPU, and the depot) come back when the tree has no fit. */
+static void cached_frames_are_found_when_the_tree_runs_out(void **state)
+{
+	(void)state;
+	struct moat_iova *a = new_iova(1, 4096, false);
+	struct moat_iova_stats st;
+	uint64_t pfn[4096], x;
+
+	for (unsigned i = 0; i < 4096; i++)
+		assert_int_equal(moat_iova_alloc(a, 1, 4096, false, &pfn[i]), MOAT_OK);
+	for (unsigned i = 0; i < 4096; i++)
+		assert_int_equal(moat_iova_free(a, pfn[i], 1), MOAT_OK);
+	moat_iova_stats(a, &st);
+	assert_true(st.cached_ranges > 0);
+	assert_true(st.cached_ranges <= st.cache_capacity);
+	/* 2048 frames at once: only with every cached frame back in the tree */
+	assert_int_equal(moat_iova_alloc(a, 2048, 4096, false, &x), MOAT_OK);
+	assert_int_equal(x, 2048);   /* a power of two: aligned */
+	moat_iova_stats(a, &st);
+	assert_int_equal(st.cached_ranges, 0);
+	assert_int_equal(st.free_pages, 2048);
+	free_iova(a);
+}
+
 static void *fail_alloc(void *ctx, uint64_t *phys)
 {
 	int *left = ctx;
@@ -197,7 +331,7 @@ static void random_run_matches_a_bitmap(void **state)
 	for (unsigned cache = 0; cache < 2; cache++) {
 		struct moat_iova *a = new_iova(base, last, !cache);
 		unsigned char *used = calloc(last + 1, 1);
-		struct { uint64_t pfn, n; } live[4096];
+		struct { uint64_t pfn, n, eff; } live[4096];
 		unsigned nlive = 0, seed = 12345 + cache;
 
 		srand(seed);
@@ -207,33 +341,55 @@ static void random_run_matches_a_bitmap(void **state)
 
 				if (moat_iova_free(a, live[i].pfn, live[i].n) != MOAT_OK)
 					fail_msg("seed %u op %u: free failed", seed, op);
-				for (uint64_t p = live[i].pfn; p < live[i].pfn + live[i].n; p++)
+				for (uint64_t p = live[i].pfn; p < live[i].pfn + live[i].eff; p++)
 					used[p] = 0;
 				live[i] = live[--nlive];
 			} else {
 				static const uint64_t sizes[] = { 1, 1, 2, 4, 3, 8, 5, 16, 32, 7, 64, 100 };
 				uint64_t n = sizes[rand() % 12], limit = rand() % 4 ? last : base + (uint64_t)(rand() % 4096);
 				bool al = rand() % 3 == 0;
-				uint64_t pfn;
+				uint64_t pfn, want = UINT64_MAX, eff = n;
 				moat_status st = moat_iova_alloc(a, n, limit, al, &pfn);
+				bool exact;
 
+				/* up to 32 frames the allocator holds the next power of two */
+				while (n <= 32 && (eff & (eff - 1)))
+					eff++;
+				/* without caches, an unaligned or power-of-two request gets the highest fit */
+				exact = !cache && (!al || (eff & (eff - 1)) == 0) && op % 8 == 0;
+				if (exact && limit >= base + eff - 1) {
+					const uint64_t p2 = (eff & (eff - 1)) == 0 ? eff : 1;
+					uint64_t run = 0;
+
+					for (uint64_t p = limit; p >= base && want == UINT64_MAX; p--) {
+						run = used[p] ? 0 : run + 1;
+						if (run >= eff && p % p2 == 0)
+							want = p;
+					}
+				}
+				if (exact && st == MOAT_ERR_NO_SPACE && want != UINT64_MAX)
+					fail_msg("seed %u op %u: no space for %llu frames below 0x%llx, but 0x%llx fits", seed, op,
+						 (unsigned long long)n, (unsigned long long)limit, (unsigned long long)want);
 				if (st == MOAT_ERR_NO_SPACE || st == MOAT_ERR_INVALID_ARG)
 					continue;
+				if (exact && pfn != want)
+					fail_msg("seed %u op %u: %llu frames at 0x%llx, the highest fit is 0x%llx", seed, op,
+						 (unsigned long long)n, (unsigned long long)pfn, (unsigned long long)want);
 				if (st != MOAT_OK)
 					fail_msg("seed %u op %u: alloc %s", seed, op, moat_status_str(st));
-				if (pfn < base || pfn + n - 1 > limit)
+				if (pfn < base || pfn + eff - 1 > limit)
 					fail_msg("seed %u op %u: %llu frames at 0x%llx outside [0x%llx, 0x%llx]", seed, op,
 						 (unsigned long long)n, (unsigned long long)pfn, (unsigned long long)base,
 						 (unsigned long long)limit);
-				if ((al || (n & (n - 1)) == 0) && n > 1) {
+				if ((al || (eff & (eff - 1)) == 0) && eff > 1) {
 					uint64_t p2 = 1;
-					while (p2 < n)
+					while (p2 < eff)
 						p2 <<= 1;
 					if (pfn % p2)
 						fail_msg("seed %u op %u: 0x%llx not aligned to %llu", seed, op,
 							 (unsigned long long)pfn, (unsigned long long)p2);
 				}
-				for (uint64_t p = pfn; p < pfn + n; p++) {
+				for (uint64_t p = pfn; p < pfn + eff; p++) {
 					if (used[p])
 						fail_msg("seed %u op %u: frame 0x%llx handed out twice", seed, op,
 							 (unsigned long long)p);
@@ -241,6 +397,7 @@ static void random_run_matches_a_bitmap(void **state)
 				}
 				live[nlive].pfn = pfn;
 				live[nlive].n = n;
+				live[nlive].eff = eff;
 				nlive++;
 			}
 		}
@@ -264,8 +421,12 @@ int main(void)
 		cmocka_unit_test(init_checks_its_arguments),
 		cmocka_unit_test(allocations_stay_below_the_limit_and_take_the_top),
 		cmocka_unit_test(aligned_requests_are_size_aligned),
+		cmocka_unit_test(power_of_two_requests_find_an_aligned_block_anywhere),
+		cmocka_unit_test(reserved_frames_are_never_handed_out),
+		cmocka_unit_test(searches_stay_logarithmic_under_many_live_allocations),
 		cmocka_unit_test(exhaustion_merging_and_bad_frees),
 		cmocka_unit_test(caches_serve_again_and_honour_the_limit),
+		cmocka_unit_test(cached_frames_are_found_when_the_tree_runs_out),
 		cmocka_unit_test(out_of_node_memory_fails_cleanly),
 		cmocka_unit_test(random_run_matches_a_bitmap),
 	};
