@@ -147,6 +147,7 @@ enum scenario_verdict scenario_host_protection(struct kernel_system *sys, struct
 enum scenario_verdict scenario_device_isolation(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_guest_assignment(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_stale_translation(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_dma_api(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_fault_flood(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_default_deny(struct kernel_system *sys, struct scenario_result *r);
 

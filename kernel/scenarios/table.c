@@ -19,6 +19,8 @@ const struct scenario kernel_scenarios[] = {
 	  "memory", scenario_guest_assignment },
 	{ "stale_translation", "an unmapped page is unreachable at once, although the IOMMU caches translations",
 	  scenario_stale_translation },
+	{ "dma_api", "moat_dma_map/unmap drive a device: strict unmaps block at once, deferred ones never reuse an "
+	  "IOVA early", scenario_dma_api },
 	{ "fault_flood", "more faults than fault records: the overflow is reported and recording resumes",
 	  scenario_fault_flood },
 	{ "default_deny", "a device given no domain reaches nothing, and the fault says it has no domain",
