@@ -126,6 +126,11 @@ struct moat_pt {
 	const struct moat_pt_format_desc *fmt;
 	unsigned leaf_levels;      /* bit L set: level L may hold a leaf (format and page_sizes) */
 	bool used;                 /* a map succeeded once: the tables may hold leaves */
+	/* The last-level table the last page-path map or unmap found (moat_pt_map_pages()), for IOVA
+	 * 2 MiB frame leaf_key - 1 (0: none). Those two never add or free a table; every other
+	 * operation that edits the tables forgets it. */
+	uint64_t *leaf_tbl;
+	uint64_t leaf_key;
 };
 
 /*
@@ -201,13 +206,18 @@ void moat_pt_destroy(struct moat_pt *pt);
 moat_status moat_pt_map(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
 
 /*
- * moat_pt_map_page() / moat_pt_unmap_page() - one 4 KiB page, when the tables on its way already
- * exist: the fast path of a DMA map or unmap. Map writes the leaf (MOAT_ERR_OVERLAP when one is
- * there); unmap clears a 4 KiB leaf and records the page in @g as moat_pt_unmap() does (no table
- * is freed). Both return MOAT_ERR_NOT_FOUND when the page is not in that shape (a table missing,
- * a superpage, nothing mapped): then moat_pt_map() / moat_pt_unmap() handle it, with their own
- * statuses. Arguments are checked as there; on error nothing changed.
+ * moat_pt_map_pages() / moat_pt_unmap_pages() - @n (1 to MOAT_PT_PAGES_MAX) consecutive 4 KiB
+ * pages, when the tables on their way already exist: the fast path of a DMA map or unmap. Map
+ * writes 4 KiB leaves to @phys onwards (MOAT_ERR_OVERLAP when an entry is there); unmap clears
+ * 4 KiB leaves and records the range in @g as moat_pt_unmap() does (no table is freed). Both
+ * return MOAT_ERR_NOT_FOUND when a page is not in that shape (a table missing, a superpage,
+ * nothing mapped): then moat_pt_map() / moat_pt_unmap() handle it, with their own statuses.
+ * Arguments are checked as there; on error nothing changed. Written lines are flushed once each.
+ * moat_pt_map_page() / moat_pt_unmap_page(): one page.
  */
+#define MOAT_PT_PAGES_MAX 512u
+moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t n, unsigned prot);
+moat_status moat_pt_unmap_pages(struct moat_pt *pt, uint64_t iova, uint64_t n, struct moat_pt_gather *g);
 moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, unsigned prot);
 moat_status moat_pt_unmap_page(struct moat_pt *pt, uint64_t iova, struct moat_pt_gather *g);
 

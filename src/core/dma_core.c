@@ -203,6 +203,8 @@ static moat_status map_run(struct moat_dma_core *c, uint64_t iova, uint64_t phys
 
 	if (pages == 1)
 		st = moat_pt_map_page(pt, iova, phys, prot);
+	else if (pages < 512)   /* (512 aligned pages may take a 2 MiB leaf: the full map decides) */
+		st = moat_pt_map_pages(pt, iova, phys, pages, prot);
 	if (st == MOAT_ERR_NOT_FOUND)
 		st = moat_pt_map(pt, iova, phys, pages << CORE_PAGE_SHIFT, prot);
 	return st;
@@ -298,6 +300,8 @@ moat_status moat_dma_core_unmap(struct moat_dma_core *c, uint64_t iova, uint64_t
 
 	if (pages == 1)
 		st = moat_pt_unmap_page(pt, iova, g);
+	else if (pages < 512)
+		st = moat_pt_unmap_pages(pt, iova, pages, g);
 	if (st == MOAT_ERR_NOT_FOUND)
 		st = moat_pt_unmap(pt, iova, pages << CORE_PAGE_SHIFT, g);
 	if (st == MOAT_ERR_NO_MEMORY && !c->sys_locked) {

@@ -341,6 +341,7 @@ static moat_status map_common(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 
 	if (!pt || !pt->root)
 		return MOAT_ERR_INVALID_ARG;
+	pt->leaf_key = 0;   /* may add or replace tables */
 	st = check_range(pt, iova, size, &last);
 	if (st != MOAT_OK)
 		return st;
@@ -378,9 +379,13 @@ static moat_status map_common(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 /* ---- one 4 KiB page, through existing tables ---- */
 
 /* The level-1 entry of @iova when every table on the way exists, else NULL. */
-static uint64_t *leaf4k_slot(const struct moat_pt *pt, uint64_t iova)
+static uint64_t *leaf4k_slot(struct moat_pt *pt, uint64_t iova)
 {
+	const uint64_t key = (iova >> 21) + 1;   /* the 2 MiB a last-level table covers */
 	uint64_t *tbl = pt->root;
+
+	if (pt->leaf_key == key)
+		return &pt->leaf_tbl[pt_index(iova, 1)];
 
 	for (unsigned level = pt->cfg.levels; level > 1; level--) {
 		const uint64_t v = tbl[pt_index(iova, level)];
@@ -393,17 +398,125 @@ static uint64_t *leaf4k_slot(const struct moat_pt *pt, uint64_t iova)
 		if (!tbl)
 			return NULL;
 	}
+	pt->leaf_tbl = tbl;
+	pt->leaf_key = key;
 	return &tbl[pt_index(iova, 1)];
 }
 
-static void flush_one(struct moat_pt *pt, const uint64_t *entry)
+#define PT_4K_SHIFT 12   /* 4 KiB pages */
+
+/* Flush the lines of the @n entries written from @e on, inside one table (non-coherent walkers). */
+static void flush_run(struct moat_pt *pt, const uint64_t *e, uint64_t iova, uint64_t n)
 {
-	if (!pt->cfg.coherent) {
-		pt->ops.flush_line(pt->ops.cookie, entry);
-		pt->ops.flush_done(pt->ops.cookie);
-	}
+	const unsigned first = pt_index(iova, 1);
+	const uint64_t *tbl = e - first;
+
+	if (pt->cfg.coherent)
+		return;
+	for (unsigned l = first / PT_LINE_ENTRIES; l <= (first + (unsigned)n - 1) / PT_LINE_ENTRIES; l++)
+		pt->ops.flush_line(pt->ops.cookie, tbl + l * PT_LINE_ENTRIES);
 }
 
+/* Entries of the pages from @iova to the end of its last-level table, at most @n. */
+static uint64_t in_table(uint64_t iova, uint64_t n)
+{
+	const uint64_t room = 512 - ((iova >> PT_4K_SHIFT) & 511);
+
+	return n < room ? n : room;
+}
+
+moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t n, unsigned prot)
+{
+	uint64_t last, bits;
+	moat_status st;
+
+	if (!pt || !pt->root || !n || n > MOAT_PT_PAGES_MAX)
+		return MOAT_ERR_INVALID_ARG;
+	st = check_range(pt, iova, n << PT_4K_SHIFT, &last);
+	if (st != MOAT_OK)
+		return st;
+	if (phys & (MOAT_PAGE_SIZE - 1))
+		return MOAT_ERR_ALIGNMENT;
+	if (prot == 0 || (prot & ~MOAT_PT_RW) || ((phys + ((n - 1) << PT_4K_SHIFT)) & ~pt->fmt->addr_mask & ~0xfffull) ||
+	    phys + ((n - 1) << PT_4K_SHIFT) < phys)
+		return MOAT_ERR_INVALID_ARG;
+	/* every slot first: all or nothing */
+	for (uint64_t k = 0, run; k < n; k += run) {
+		const uint64_t at = iova + (k << PT_4K_SHIFT);
+		const uint64_t *e = leaf4k_slot(pt, at);
+
+		run = in_table(at, n - k);
+		if (!e)
+			return MOAT_ERR_NOT_FOUND;
+		for (uint64_t j = 0; j < run; j++)
+			if (e[j])
+				return MOAT_ERR_OVERLAP;
+	}
+	bits = pt->fmt->leaf_bits(1, prot);
+	for (uint64_t k = 0, run; k < n; k += run) {
+		const uint64_t at = iova + (k << PT_4K_SHIFT);
+		uint64_t *e = leaf4k_slot(pt, at);
+
+		run = in_table(at, n - k);
+		for (uint64_t j = 0; j < run; j++)
+			e[j] = bits | (phys + ((k + j) << PT_4K_SHIFT));
+		flush_run(pt, e, at, run);
+	}
+	pt->used = true;
+	if (!pt->cfg.coherent)
+		pt->ops.flush_done(pt->ops.cookie);
+	return MOAT_OK;
+}
+
+moat_status moat_pt_unmap_pages(struct moat_pt *pt, uint64_t iova, uint64_t n, struct moat_pt_gather *g)
+{
+	uint64_t last;
+	moat_status st;
+
+	if (!pt || !pt->root || !g || !n || n > MOAT_PT_PAGES_MAX)
+		return MOAT_ERR_INVALID_ARG;
+	st = check_range(pt, iova, n << PT_4K_SHIFT, &last);
+	if (st != MOAT_OK)
+		return st;
+	/* every page a 4 KiB leaf first: all or nothing */
+	for (uint64_t k = 0, run; k < n; k += run) {
+		const uint64_t at = iova + (k << PT_4K_SHIFT);
+		const uint64_t *e = leaf4k_slot(pt, at);
+
+		run = in_table(at, n - k);
+		if (!e)
+			return MOAT_ERR_NOT_FOUND;
+		for (uint64_t j = 0; j < run; j++) {
+			uint64_t addr = 0;
+			unsigned prot;
+
+			if (!e[j] || pt->fmt->decode(e[j], 1, &addr, &prot) != PT_LEAF)
+				return MOAT_ERR_NOT_FOUND;
+		}
+	}
+	for (uint64_t k = 0, run; k < n; k += run) {
+		const uint64_t at = iova + (k << PT_4K_SHIFT);
+		uint64_t *e = leaf4k_slot(pt, at);
+
+		run = in_table(at, n - k);
+		for (uint64_t j = 0; j < run; j++)
+			e[j] = 0;
+		flush_run(pt, e, at, run);
+	}
+	if (!pt->cfg.coherent)
+		pt->ops.flush_done(pt->ops.cookie);
+	if (!g->unmapped) {
+		g->iova_first = iova;
+		g->iova_last = last;
+	} else {
+		g->iova_first = MOAT_MIN(g->iova_first, iova);
+		g->iova_last = MOAT_MAX(g->iova_last, last);
+	}
+	g->unmapped += n << PT_4K_SHIFT;
+	return MOAT_OK;
+}
+
+/* One page: the same as moat_pt_map_pages() with n = 1, in one pass. */
 moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, unsigned prot)
 {
 	uint64_t *e, last;
@@ -425,7 +538,10 @@ moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, u
 		return MOAT_ERR_OVERLAP;
 	*e = pt->fmt->leaf_bits(1, prot) | phys;
 	pt->used = true;
-	flush_one(pt, e);
+	if (!pt->cfg.coherent) {
+		flush_run(pt, e, iova, 1);
+		pt->ops.flush_done(pt->ops.cookie);
+	}
 	return MOAT_OK;
 }
 
@@ -444,7 +560,10 @@ moat_status moat_pt_unmap_page(struct moat_pt *pt, uint64_t iova, struct moat_pt
 	if (!e || !*e || pt->fmt->decode(*e, 1, &addr, &prot) != PT_LEAF)
 		return MOAT_ERR_NOT_FOUND;
 	*e = 0;
-	flush_one(pt, e);
+	if (!pt->cfg.coherent) {
+		flush_run(pt, e, iova, 1);
+		pt->ops.flush_done(pt->ops.cookie);
+	}
 	if (!g->unmapped) {
 		g->iova_first = iova;
 		g->iova_last = last;
@@ -620,6 +739,7 @@ static moat_status pt_unmap(struct moat_pt *pt, uint64_t iova, uint64_t size, st
 		*unmapped = 0;
 	if (!pt || !pt->root || !g)
 		return MOAT_ERR_INVALID_ARG;
+	pt->leaf_key = 0;   /* may split leaves and free tables */
 	st = check_range(pt, iova, size, &last);
 	if (st != MOAT_OK)
 		return st;

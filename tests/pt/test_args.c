@@ -370,6 +370,98 @@ static void page_fast_path_and_kept_tables(void **state)
 	t_teardown(&pt, &tp);
 }
 
+/* The one-page path remembers the last table it used; an unmap that frees that table makes it
+ * forget: it never writes into a table no longer linked, nor into one a superpage replaced. */
+static void page_fast_path_forgets_tables_that_go(void **state)
+{
+	(void)state;
+	struct tpages tp;
+	struct moat_pt pt;
+	struct moat_pt_gather g;
+	const uint64_t base = 4 * M2;
+	uint64_t phys = 0, size = 0;
+
+	t_setup(&pt, &tp, 64, MOAT_PT_VTD_SL, 4, T_ALL_SIZES, true);
+	assert_int_equal(moat_pt_map(&pt, base + 0x1000, 0x1000, K4, MOAT_PT_RW), MOAT_OK);
+	assert_int_equal(moat_pt_map_page(&pt, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_OK);
+	moat_pt_gather_init(&g);
+	assert_int_equal(moat_pt_unmap(&pt, base + 0x1000, 2 * K4, &g), MOAT_OK);
+	assert_true(g.freed_pages >= 1);   /* the last-level table went */
+	moat_pt_gather_release(&pt, &g);
+	assert_int_equal(moat_pt_map_page(&pt, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_translate(&pt, base + 0x2000, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
+
+	/* an emptied table kept linked refuses a superpage over its range; the page path still uses it */
+	pt.keep_tables = true;
+	assert_int_equal(moat_pt_map(&pt, base + 0x1000, 0x1000, K4, MOAT_PT_RW), MOAT_OK);
+	moat_pt_gather_init(&g);
+	assert_int_equal(moat_pt_unmap(&pt, base + 0x1000, K4, &g), MOAT_OK);
+	moat_pt_gather_release(&pt, &g);
+	pt.keep_tables = false;
+	assert_int_equal(moat_pt_map(&pt, base, 0x40000000, M2, MOAT_PT_READ), MOAT_ERR_OVERLAP);
+	assert_int_equal(moat_pt_map_page(&pt, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_OK);
+	/* the table freed by a full unmap, then a superpage in its place */
+	moat_pt_gather_init(&g);
+	assert_int_equal(moat_pt_unmap(&pt, base + 0x2000, K4, &g), MOAT_OK);
+	assert_true(g.freed_pages >= 1);
+	moat_pt_gather_release(&pt, &g);
+	assert_int_equal(moat_pt_map(&pt, base, 0x40000000, M2, MOAT_PT_READ), MOAT_OK);
+	assert_int_equal(moat_pt_map_page(&pt, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_translate(&pt, base + 0x2000, &phys, NULL, &size), MOAT_OK);
+	assert_int_equal(phys, 0x40002000);
+	assert_int_equal(size, M2);
+	t_teardown(&pt, &tp);
+}
+
+/* Runs of pages through existing tables: across a table boundary, all or nothing, each written
+ * line flushed once on a non-coherent walker. */
+static void page_runs_all_or_nothing(void **state)
+{
+	(void)state;
+	struct tpages tp;
+	struct moat_pt pt;
+	struct moat_pt_gather g;
+	const uint64_t base = 6 * M2 - 8 * K4;   /* 8 pages below a 2 MiB boundary, 8 above */
+	uint64_t phys = 0;
+	unsigned prot = 0;
+
+	t_setup(&pt, &tp, 64, MOAT_PT_VTD_SL, 4, T_ALL_SIZES, false);
+	assert_int_equal(moat_pt_map(&pt, base - K4, 0x1000, K4, MOAT_PT_RW), MOAT_OK);
+	/* the second table is missing: nothing written */
+	assert_int_equal(moat_pt_map_pages(&pt, base, 0x100000, 16, MOAT_PT_READ), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_translate(&pt, base, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_map(&pt, 6 * M2 + 15 * K4, 0x2000, K4, MOAT_PT_RW), MOAT_OK);
+	/* the last page is taken: nothing written */
+	assert_int_equal(moat_pt_map_pages(&pt, base, 0x100000, 24, MOAT_PT_READ), MOAT_ERR_OVERLAP);
+	assert_int_equal(moat_pt_translate(&pt, base, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
+	tp_flush_reset(&tp);
+	assert_int_equal(moat_pt_map_pages(&pt, base, 0x100000, 16, MOAT_PT_READ), MOAT_OK);
+	assert_int_equal(tp.flushes, 2);   /* one line of 8 entries in each table */
+	assert_int_equal(tp.flush_dones, 1);
+	for (uint64_t k = 0; k < 16; k++) {
+		assert_int_equal(moat_pt_translate(&pt, base + k * K4 + 5, &phys, &prot, NULL), MOAT_OK);
+		assert_int_equal(phys, 0x100000 + k * K4 + 5);
+		assert_int_equal(prot, MOAT_PT_READ);
+	}
+	/* an unmap reaching a page that is not mapped changes nothing */
+	moat_pt_gather_init(&g);
+	assert_int_equal(moat_pt_unmap_pages(&pt, base + 4 * K4, 16, &g), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(g.unmapped, 0);
+	assert_int_equal(moat_pt_translate(&pt, base + 4 * K4, NULL, NULL, NULL), MOAT_OK);
+	assert_int_equal(moat_pt_unmap_pages(&pt, base, 16, &g), MOAT_OK);
+	assert_int_equal(g.unmapped, 16 * K4);
+	assert_int_equal(g.iova_first, base);
+	assert_int_equal(g.iova_last, base + 16 * K4 - 1);
+	assert_int_equal(g.freed_pages, 0);
+	for (uint64_t k = 0; k < 16; k++)
+		assert_int_equal(moat_pt_translate(&pt, base + k * K4, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
+	moat_pt_gather_release(&pt, &g);
+	assert_int_equal(moat_pt_map_pages(&pt, base, 0x100000, 0, MOAT_PT_READ), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_pt_map_pages(&pt, base, 0x100000, MOAT_PT_PAGES_MAX + 1, MOAT_PT_READ),
+			 MOAT_ERR_INVALID_ARG);
+	t_teardown(&pt, &tp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +475,8 @@ int main(void)
 		cmocka_unit_test(translate_checks_its_arguments),
 		cmocka_unit_test(map_unused_builds_what_map_builds),
 		cmocka_unit_test(page_fast_path_and_kept_tables),
+		cmocka_unit_test(page_fast_path_forgets_tables_that_go),
+		cmocka_unit_test(page_runs_all_or_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
