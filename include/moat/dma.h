@@ -40,7 +40,7 @@
  * and a message naming the IOVA, and changes nothing.
  *
  * Locking: every function may be called from any CPU at once. IOVAs of the common sizes (1 to 32
- * pages) come from per-CPU caches under the CPU's own lock (include/moat/iova.h). The protection
+ * pages) come from per-CPU caches, lock-free slots first (include/moat/iova.h). The protection
  * check reads the registry without any lock (include/moat/internal/dma_core.h). The mapping
  * records, the page-table edit and the flush queue take the struct moat_dma's own lock (one per
  * domain, held for a few stores). The system's lock (one per system) is taken only for an

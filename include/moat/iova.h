@@ -32,9 +32,16 @@
  * moat_iova_stats() reports both. Tree nodes grow with the number of free ranges (a page holds
  * 72) and are kept for reuse until moat_iova_fini().
  *
- * Locking: one lock for the tree and the depot, one per CPU for its magazines (the CPU from
- * moat_plat_cpu_id()). All functions may be called from any CPU at once; allocations of cached
- * sizes on different CPUs share no lock.
+ * Caches: per CPU (moat_plat_cpu_id()) and size class, MOAT_IOVA_SLOTS lock-free slots, then two
+ * magazines (loaded and spare), then the depot shared by all CPUs. A free of a cached size fills an
+ * empty slot with one compare-and-swap, an allocation empties one the same way: the common pair
+ * costs two atomic operations and takes no lock. Only when the slots are full (free) or hold
+ * nothing that fits (allocation) are the CPU's magazines used, under the CPU's lock.
+ *
+ * Locking: one lock for the tree and the depot, one per CPU for its magazines. All functions may
+ * be called from any CPU at once; allocations of cached sizes on different CPUs share no lock, and
+ * a thread moved to another CPU between the CPU read and the slot access is harmless (the slots
+ * are atomic).
  */
 #ifndef MOAT_IOVA_H
 #define MOAT_IOVA_H
@@ -53,6 +60,9 @@ extern "C" {
 /* Largest cached size, in pages (power of two), and the number of cached size classes. */
 #define MOAT_IOVA_CACHED_MAX 32u
 #define MOAT_IOVA_CLASSES 6u
+
+/* Lock-free slots per CPU and size class, in front of the magazines. */
+#define MOAT_IOVA_SLOTS 4u
 
 /* Defaults of struct moat_iova_config (0 there selects them). */
 #define MOAT_IOVA_MAG_DEFAULT 64u      /* frames per magazine */
@@ -75,10 +85,11 @@ struct moat_iova_config {
 struct moat_iova_stats {
 	uint64_t free_pages;            /* in the tree (cached frames count as allocated) */
 	uint64_t free_ranges;           /* tree nodes in use */
-	uint64_t cached_ranges;         /* frame ranges held in magazines and the depot */
-	uint64_t cache_capacity;        /* ranges the magazines and the depot can hold at most */
+	uint64_t cached_ranges;         /* frame ranges held in slots, magazines and the depot */
+	uint64_t cache_capacity;        /* ranges the slots, magazines and depot can hold at most */
 	uint64_t metadata_bytes;        /* pages held for nodes and magazines, in bytes */
-	uint64_t cache_hits, cache_misses;  /* allocations of cached sizes served by a cache, or not */
+	uint64_t cache_hits, cache_misses;  /* allocations of cached sizes served by a cache, or not
+					       (hits may miss a few when threads share a CPU) */
 	uint64_t tree_searches;         /* allocations searched in the tree */
 	uint64_t tree_steps;            /* tree nodes those searches looked at (O(log n) each) */
 };
@@ -91,7 +102,9 @@ struct moat_iova_mag;
  * when the struct moat_iova is not aligned as declared (e.g. from malloc()).
  */
 struct moat_iova_cpu {
-	struct moat_lock lock;
+	uint64_t slot[MOAT_IOVA_CLASSES][MOAT_IOVA_SLOTS];   /* first frames (0: empty); atomic */
+	uint64_t slot_hits;                                  /* relaxed atomic, see moat_iova_stats() */
+	struct moat_lock lock;                               /* the magazines and the counters below */
 	struct moat_iova_mag *loaded[MOAT_IOVA_CLASSES];
 	struct moat_iova_mag *spare[MOAT_IOVA_CLASSES];
 	uint64_t hits, misses;

@@ -598,16 +598,22 @@ static uint64_t pow2_up(uint64_t v)
 	return p;
 }
 
+/* Return one cached range to the tree (the tree lock held). */
+static void range_drain(struct moat_iova *a, uint64_t pfn, uint64_t np)
+{
+	if (tree_free(a, pfn, np) != MOAT_OK) {
+		/* No node for it: the frames stay allocated (lost to the space, not unsafe). */
+		moat_log(MOAT_LOG_WARN, "iova: %llu frames at 0x%llx not returned (no memory)", (unsigned long long)np,
+			 (unsigned long long)pfn);
+	}
+}
+
 /* Return a full magazine's frames to the tree (the tree lock held). */
 static void mag_drain(struct moat_iova *a, struct moat_iova_mag *m, uint64_t np)
 {
 	while (m->count) {
 		m->count--;
-		if (tree_free(a, m->pfn[m->count], np) != MOAT_OK) {
-			/* No node for it: the frames stay allocated (lost to the space, not unsafe). */
-			moat_log(MOAT_LOG_WARN, "iova: %llu frames at 0x%llx not returned (no memory)",
-				 (unsigned long long)np, (unsigned long long)m->pfn[m->count]);
-		}
+		range_drain(a, m->pfn[m->count], np);
 	}
 }
 
@@ -621,6 +627,12 @@ static void caches_drain(struct moat_iova *a)
 		moat_plat_lock_acquire(&cpu->lock);
 		moat_plat_lock_acquire(&a->lock);
 		for (unsigned k = 0; k < MOAT_IOVA_CLASSES; k++) {
+			for (unsigned i = 0; i < MOAT_IOVA_SLOTS; i++) {
+				uint64_t pfn = __atomic_load_n(&cpu->slot[k][i], __ATOMIC_RELAXED);
+
+				if (pfn && (pfn = __atomic_exchange_n(&cpu->slot[k][i], 0, __ATOMIC_ACQUIRE)) != 0)
+					range_drain(a, pfn, 1ull << k);
+			}
 			mag_drain(a, cpu->loaded[k], 1ull << k);
 			mag_drain(a, cpu->spare[k], 1ull << k);
 		}
@@ -663,6 +675,37 @@ static __attribute__((noinline)) struct moat_iova_mag *depot_take(struct moat_io
 	return m;
 }
 
+/* Take a range of class @c below @limit_pfn from @cpu's slots: one compare-and-swap, no lock. */
+static inline bool slot_take(struct moat_iova_cpu *cpu, unsigned c, uint64_t npages, uint64_t limit_pfn, uint64_t *pfn)
+{
+	for (unsigned i = 0; i < MOAT_IOVA_SLOTS; i++) {
+		uint64_t v = __atomic_load_n(&cpu->slot[c][i], __ATOMIC_RELAXED);
+
+		if (v && v + npages - 1 <= limit_pfn &&
+		    __atomic_compare_exchange_n(&cpu->slot[c][i], &v, 0, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			/* a plain increment could race a thread on the same CPU number: counts may slip */
+			__atomic_store_n(&cpu->slot_hits, __atomic_load_n(&cpu->slot_hits, __ATOMIC_RELAXED) + 1,
+					 __ATOMIC_RELAXED);
+			*pfn = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Put a range of class @c into an empty slot of @cpu: one compare-and-swap, no lock. */
+static inline bool slot_put(struct moat_iova_cpu *cpu, unsigned c, uint64_t pfn)
+{
+	for (unsigned i = 0; i < MOAT_IOVA_SLOTS; i++) {
+		uint64_t empty = 0;
+
+		if (!__atomic_load_n(&cpu->slot[c][i], __ATOMIC_RELAXED) &&
+		    __atomic_compare_exchange_n(&cpu->slot[c][i], &empty, pfn, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
 /* Pop a cached range of class @c below @limit_pfn for this CPU: the fast path, no tree. */
 static inline bool cache_pop(struct moat_iova *a, unsigned c, uint64_t npages, uint64_t limit_pfn, uint64_t *pfn)
 {
@@ -670,6 +713,8 @@ static inline bool cache_pop(struct moat_iova *a, unsigned c, uint64_t npages, u
 	struct moat_iova_mag *m;
 	bool hit = false;
 
+	if (slot_take(cpu, c, npages, limit_pfn, pfn))
+		return true;
 	moat_plat_lock_acquire(&cpu->lock);
 	m = cpu->loaded[c];
 	if (__builtin_expect(!m->count, 0)) {
@@ -765,6 +810,8 @@ static inline void cache_push(struct moat_iova *a, unsigned c, uint64_t pfn, uin
 	struct moat_iova_cpu *cpu = &a->cpu[moat_plat_cpu_id() % MOAT_MAX_CPUS];
 	struct moat_iova_mag *m;
 
+	if (slot_put(cpu, c, pfn))
+		return;
 	moat_plat_lock_acquire(&cpu->lock);
 	m = cpu->loaded[c];
 	if (__builtin_expect(m->count == a->cfg.mag_size, 0)) {
@@ -830,8 +877,12 @@ void moat_iova_stats(struct moat_iova *a, struct moat_iova_stats *st)
 	for (unsigned c = 0; !a->cfg.no_cache && c < MOAT_MAX_CPUS; c++) {
 		moat_plat_lock_acquire(&a->cpu[c].lock);
 		for (unsigned k = 0; k < MOAT_IOVA_CLASSES; k++)
+		{
 			cached += a->cpu[c].loaded[k]->count + a->cpu[c].spare[k]->count;
-		st->cache_hits += a->cpu[c].hits;
+			for (unsigned i = 0; i < MOAT_IOVA_SLOTS; i++)
+				cached += __atomic_load_n(&a->cpu[c].slot[k][i], __ATOMIC_RELAXED) != 0;
+		}
+		st->cache_hits += a->cpu[c].hits + __atomic_load_n(&a->cpu[c].slot_hits, __ATOMIC_RELAXED);
 		st->cache_misses += a->cpu[c].misses;
 		moat_plat_lock_release(&a->cpu[c].lock);
 	}
@@ -842,7 +893,8 @@ void moat_iova_stats(struct moat_iova *a, struct moat_iova_stats *st)
 	st->free_ranges = a->free_ranges;
 	st->cached_ranges = cached;
 	st->cache_capacity = a->cfg.no_cache ? 0 :
-			     ((uint64_t)MOAT_MAX_CPUS * 2u + a->cfg.depot_mags) * MOAT_IOVA_CLASSES * a->cfg.mag_size;
+			     (((uint64_t)MOAT_MAX_CPUS * 2u + a->cfg.depot_mags) * a->cfg.mag_size +
+				      (uint64_t)MOAT_MAX_CPUS * MOAT_IOVA_SLOTS) * MOAT_IOVA_CLASSES;
 	st->metadata_bytes = a->pages_held * PAGE;
 	st->tree_steps = a->steps;
 	st->tree_searches = a->searches;

@@ -6,8 +6,10 @@
  * linear, and a randomized run against a reference bitmap of the space (the highest fit, and no
  * space only when there is none).
  */
+#define _GNU_SOURCE
 #include "test.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,12 +230,26 @@ static void exhaustion_merging_and_bad_frees(void **state)
 	free_iova(a);
 }
 
+/* The caches are per CPU: tests that expect a freed range back pin themselves to one CPU. */
+static void stay_on_this_cpu(cpu_set_t *was)
+{
+	cpu_set_t here;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(*was), was), 0);
+	CPU_ZERO(&here);
+	CPU_SET(sched_getcpu(), &here);
+	assert_int_equal(sched_setaffinity(0, sizeof(here), &here), 0);
+}
+
 static void caches_serve_again_and_honour_the_limit(void **state)
 {
 	(void)state;
 	struct moat_iova *a = new_iova(0x10, 0xfffff, false);
 	struct moat_iova_stats st;
 	uint64_t pfn, again;
+	cpu_set_t was;
+
+	stay_on_this_cpu(&was);
 
 	assert_int_equal(moat_iova_alloc(a, 4, 0xfffff, false, &pfn), MOAT_OK);
 	assert_true(pfn > 0x10000);
@@ -244,6 +260,7 @@ static void caches_serve_again_and_honour_the_limit(void **state)
 	/* a device with a small mask does not get the cached frame above its limit */
 	assert_int_equal(moat_iova_alloc(a, 4, 0x1000, false, &again), MOAT_OK);
 	assert_true(again + 3 <= 0x1000);
+	assert_int_equal(sched_setaffinity(0, sizeof(was), &was), 0);
 	moat_iova_stats(a, &st);
 	assert_true(st.cache_hits >= 1);
 	assert_true(st.cache_misses >= 2);
@@ -251,6 +268,41 @@ static void caches_serve_again_and_honour_the_limit(void **state)
 	assert_true(st.cache_capacity > 0);
 	/* metadata is bounded: caches are made up front, nodes grow with ranges only */
 	assert_true(st.metadata_bytes <= 64 * 4096 + (st.cache_capacity * 8 + 4096 * 4));
+	free_iova(a);
+}
+
+/* Frees of a cached size fill the CPU's lock-free slots first, then its magazines; allocations
+ * take them back from both, and none is handed out twice. */
+static void slots_then_magazines(void **state)
+{
+	(void)state;
+	enum { N = MOAT_IOVA_SLOTS + 5 };
+	struct moat_iova *a = new_iova(0x10, 0xfffff, false);
+	struct moat_iova_stats st;
+	uint64_t pfn[N], got[N];
+	cpu_set_t was;
+
+	stay_on_this_cpu(&was);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(moat_iova_alloc(a, 2, 0xfffff, false, &pfn[i]), MOAT_OK);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(moat_iova_free(a, pfn[i], 2), MOAT_OK);
+	moat_iova_stats(a, &st);
+	assert_int_equal(st.cached_ranges, N);
+	assert_true(st.cache_capacity >= (uint64_t)MOAT_MAX_CPUS * MOAT_IOVA_SLOTS * MOAT_IOVA_CLASSES);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(moat_iova_alloc(a, 2, 0xfffff, false, &got[i]), MOAT_OK);
+		for (unsigned j = 0; j < i; j++)
+			assert_true(got[j] != got[i]);
+		bool known = false;
+		for (unsigned j = 0; j < N; j++)
+			known |= got[i] == pfn[j];
+		assert_true(known);
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof(was), &was), 0);
+	moat_iova_stats(a, &st);
+	assert_int_equal(st.cached_ranges, 0);
+	assert_true(st.cache_hits >= N);
 	free_iova(a);
 }
 
@@ -426,6 +478,7 @@ int main(void)
 		cmocka_unit_test(searches_stay_logarithmic_under_many_live_allocations),
 		cmocka_unit_test(exhaustion_merging_and_bad_frees),
 		cmocka_unit_test(caches_serve_again_and_honour_the_limit),
+		cmocka_unit_test(slots_then_magazines),
 		cmocka_unit_test(cached_frames_are_found_when_the_tree_runs_out),
 		cmocka_unit_test(out_of_node_memory_fails_cleanly),
 		cmocka_unit_test(random_run_matches_a_bitmap),
