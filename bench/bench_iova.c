@@ -1008,6 +1008,24 @@ static const struct spec specs[] = {
 	{ "ring4096", P_RING, 4096, MASK32, 200000, 300, false, false },
 };
 
+static void *no_op(void *arg)
+{
+	return arg;
+}
+
+/*
+ * glibc skips the atomic operations of its locks while a process has only ever had one thread, so
+ * one-thread rows would measure locks that cost nothing, as on no multi-CPU system: a thread is
+ * started (and joined) before any measurement, and every lock then costs what it costs on SMP.
+ */
+static void become_multithreaded(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, no_op, NULL) != 0 || pthread_join(t, NULL) != 0)
+		bench_fail("cannot start a thread");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct bench_column cols[] = { { "linux", BENCH_RIVAL } };
@@ -1026,6 +1044,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	become_multithreaded();
 	mixed_init();
 	printf("bench_iova: DMA map/unmap and IOVA allocation, ns of CPU per pair (per pair per thread for 2T)%s\n",
 	       quick ? " (quick: one repetition, every mapping translated)" : "");
