@@ -220,15 +220,19 @@ static void mfix_free(struct mfix *f)
 struct bfix {
 	struct lx_iova lx;
 	struct moat_pt pt;
-	pthread_mutex_t pt_lock;   /* the tables are not locked by the engine */
+	struct moat_lock pt_lock;   /* the tables are not locked by the engine */
+	struct moat_lock unit_lock; /* the unit's invalidation queue, as a driver takes it to submit */
 	uint64_t invalidations;    /* atomic */
 };
 
-/* The invalidation the baseline issues per unmap: a call the compiler cannot drop, counting. */
+/* The invalidation the baseline issues per unmap: submitted under the unit's lock, as every driver
+ * of a queued-invalidation IOMMU does (Moat's run under its system lock), and only counted. */
 static void __attribute__((noinline)) base_invalidate(struct bfix *b, uint64_t iova, uint64_t size)
 {
+	moat_plat_lock_acquire(&b->unit_lock);
 	__asm__ __volatile__("" : : "r"(iova), "r"(size) : "memory");
 	__atomic_fetch_add(&b->invalidations, 1, __ATOMIC_RELAXED);
+	moat_plat_lock_release(&b->unit_lock);
 }
 
 static struct bfix *bfix_new(unsigned ncpus)
@@ -245,7 +249,8 @@ static struct bfix *bfix_new(unsigned ncpus)
 	if ((st = moat_pt_init(&b->pt, &cfg, &ops)) != MOAT_OK)
 		bench_fail("moat_pt_init: %s", moat_status_text(st));
 	b->pt.keep_tables = true;   /* as the DMA domain's tables */
-	pthread_mutex_init(&b->pt_lock, NULL);
+	moat_plat_lock_init(&b->pt_lock);
+	moat_plat_lock_init(&b->unit_lock);
 	return b;
 }
 
@@ -255,7 +260,8 @@ static void bfix_free(struct bfix *b)
 		bench_fail("linux allocator: the red-black tree is broken");
 	moat_pt_destroy(&b->pt);
 	lx_iova_fini(&b->lx);
-	pthread_mutex_destroy(&b->pt_lock);
+	moat_plat_lock_fini(&b->pt_lock);
+	moat_plat_lock_fini(&b->unit_lock);
 	free(b);
 }
 
@@ -382,9 +388,9 @@ static inline __attribute__((always_inline)) uint64_t op_map(enum kind k, struct
 			break;
 		}
 		iova = pfn << PAGE_SHIFT;
-		pthread_mutex_lock(&b->pt_lock);
+		moat_plat_lock_acquire(&b->pt_lock);
 		st = moat_pt_map(&b->pt, iova, phys, len, MOAT_PT_RW);
-		pthread_mutex_unlock(&b->pt_lock);
+		moat_plat_lock_release(&b->pt_lock);
 		break;
 	}
 	case K_MOAT_IOVA:
@@ -420,14 +426,14 @@ static inline __attribute__((always_inline)) void op_unmap(enum kind k, struct w
 		struct moat_pt_gather g;
 
 		moat_pt_gather_init(&g);
-		pthread_mutex_lock(&b->pt_lock);
+		moat_plat_lock_acquire(&b->pt_lock);
 		st = moat_pt_unmap(&b->pt, iova, len, &g);
-		pthread_mutex_unlock(&b->pt_lock);
+		moat_plat_lock_release(&b->pt_lock);
 		base_invalidate(b, iova, len);
 		if (g.freed_pages) {
-			pthread_mutex_lock(&b->pt_lock);
+			moat_plat_lock_acquire(&b->pt_lock);
 			moat_pt_gather_release(&b->pt, &g);
-			pthread_mutex_unlock(&b->pt_lock);
+			moat_plat_lock_release(&b->pt_lock);
 		}
 		lx_free_iova_fast(&b->lx, iova >> PAGE_SHIFT, npages);
 		break;

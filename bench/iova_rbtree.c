@@ -381,9 +381,9 @@ bool lx_alloc_iova(struct lx_iova *d, uint64_t size, uint64_t limit_pfn, bool al
 
 	if (!size || limit_pfn == UINT64_MAX)
 		return false;
-	pthread_mutex_lock(&d->lock);
+	moat_plat_lock_acquire(&d->lock);
 	ok = tree_alloc_locked(d, size, limit_pfn + 1, aligned, pfn);
-	pthread_mutex_unlock(&d->lock);
+	moat_plat_lock_release(&d->lock);
 	return ok;
 }
 
@@ -391,11 +391,11 @@ bool lx_free_iova(struct lx_iova *d, uint64_t pfn)
 {
 	struct lx_node *n;
 
-	pthread_mutex_lock(&d->lock);
+	moat_plat_lock_acquire(&d->lock);
 	n = node_find(d, pfn);
 	if (n && n != &d->anchor)
 		tree_remove_locked(d, n);
-	pthread_mutex_unlock(&d->lock);
+	moat_plat_lock_release(&d->lock);
 	return n && n != &d->anchor;
 }
 
@@ -415,14 +415,14 @@ static struct lx_mag *mag_new(void)
 /* Every range of @m back to the tree, under one hold of the tree lock. */
 static void mag_to_tree(struct lx_iova *d, struct lx_mag *m)
 {
-	pthread_mutex_lock(&d->lock);
+	moat_plat_lock_acquire(&d->lock);
 	for (unsigned i = 0; i < m->size; i++) {
 		struct lx_node *n = node_find(d, m->pfns[i]);
 
 		if (n && n != &d->anchor)
 			tree_remove_locked(d, n);
 	}
-	pthread_mutex_unlock(&d->lock);
+	moat_plat_lock_release(&d->lock);
 	m->size = 0;
 }
 
@@ -446,7 +446,7 @@ static bool rcache_get(struct lx_iova *d, unsigned cpu, unsigned cls, uint64_t m
 	struct lx_cpu_cache *cc = &rc->cpu[cpu];
 	bool have = false, got = false;
 
-	pthread_mutex_lock(&cc->lock);
+	moat_plat_lock_acquire(&cc->lock);
 	if (cc->loaded->size) {
 		have = true;
 	} else if (cc->prev->size) {
@@ -456,13 +456,13 @@ static bool rcache_get(struct lx_iova *d, unsigned cpu, unsigned cls, uint64_t m
 		cc->prev = t;
 		have = true;
 	} else {
-		pthread_mutex_lock(&rc->lock);
+		moat_plat_lock_acquire(&rc->lock);
 		if (rc->depot_size) {
 			free(cc->loaded);
 			cc->loaded = rc->depot[--rc->depot_size];
 			have = true;
 		}
-		pthread_mutex_unlock(&rc->lock);
+		moat_plat_lock_release(&rc->lock);
 	}
 	if (have)
 		got = mag_pop(cc->loaded, max_lo, pfn);
@@ -470,7 +470,7 @@ static bool rcache_get(struct lx_iova *d, unsigned cpu, unsigned cls, uint64_t m
 		cc->hits++;
 	else
 		cc->misses++;
-	pthread_mutex_unlock(&cc->lock);
+	moat_plat_lock_release(&cc->lock);
 	return got;
 }
 
@@ -481,7 +481,7 @@ static bool rcache_put(struct lx_iova *d, unsigned cpu, unsigned cls, uint64_t p
 	struct lx_mag *spill = NULL;
 	bool put = true;
 
-	pthread_mutex_lock(&cc->lock);
+	moat_plat_lock_acquire(&cc->lock);
 	if (cc->loaded->size == LX_MAG_SIZE) {
 		if (cc->prev->size < LX_MAG_SIZE) {
 			struct lx_mag *t = cc->loaded;
@@ -492,12 +492,12 @@ static bool rcache_put(struct lx_iova *d, unsigned cpu, unsigned cls, uint64_t p
 			struct lx_mag *m = mag_new();
 
 			if (m) {
-				pthread_mutex_lock(&rc->lock);
+				moat_plat_lock_acquire(&rc->lock);
 				if (rc->depot_size < LX_DEPOT_MAGS)
 					rc->depot[rc->depot_size++] = cc->loaded;
 				else
 					spill = cc->loaded;
-				pthread_mutex_unlock(&rc->lock);
+				moat_plat_lock_release(&rc->lock);
 				cc->loaded = m;
 			} else {
 				put = false;
@@ -506,7 +506,7 @@ static bool rcache_put(struct lx_iova *d, unsigned cpu, unsigned cls, uint64_t p
 	}
 	if (put)
 		cc->loaded->pfns[cc->loaded->size++] = pfn;
-	pthread_mutex_unlock(&cc->lock);
+	moat_plat_lock_release(&cc->lock);
 	if (spill) {
 		mag_to_tree(d, spill);
 		free(spill);
@@ -523,19 +523,19 @@ static void rcache_flush(struct lx_iova *d)
 		for (unsigned cpu = 0; cpu < d->ncpus; cpu++) {
 			struct lx_cpu_cache *cc = &rc->cpu[cpu];
 
-			pthread_mutex_lock(&cc->lock);
+			moat_plat_lock_acquire(&cc->lock);
 			mag_to_tree(d, cc->loaded);
 			mag_to_tree(d, cc->prev);
-			pthread_mutex_unlock(&cc->lock);
+			moat_plat_lock_release(&cc->lock);
 		}
-		pthread_mutex_lock(&rc->lock);
+		moat_plat_lock_acquire(&rc->lock);
 		while (rc->depot_size) {
 			struct lx_mag *m = rc->depot[--rc->depot_size];
 
 			mag_to_tree(d, m);
 			free(m);
 		}
-		pthread_mutex_unlock(&rc->lock);
+		moat_plat_lock_release(&rc->lock);
 	}
 }
 
@@ -602,7 +602,7 @@ int lx_iova_init(struct lx_iova *d, uint64_t start_pfn, unsigned ncpus)
 	memset(d, 0, sizeof(*d));
 	if (!start_pfn || !ncpus || ncpus > LX_MAX_CPUS)
 		return -1;
-	pthread_mutex_init(&d->lock, NULL);
+	moat_plat_lock_init(&d->lock);
 	d->start_pfn = start_pfn;
 	d->dma32_pfn = 1ull << (32 - 12);
 	d->max32_alloc_size = d->dma32_pfn;
@@ -613,9 +613,9 @@ int lx_iova_init(struct lx_iova *d, uint64_t start_pfn, unsigned ncpus)
 	for (unsigned c = 0; c < LX_CLASSES; c++) {
 		struct lx_rcache *rc = &d->rcache[c];
 
-		pthread_mutex_init(&rc->lock, NULL);
+		moat_plat_lock_init(&rc->lock);
 		for (unsigned cpu = 0; cpu < ncpus; cpu++) {
-			pthread_mutex_init(&rc->cpu[cpu].lock, NULL);
+			moat_plat_lock_init(&rc->cpu[cpu].lock);
 			rc->cpu[cpu].loaded = mag_new();
 			rc->cpu[cpu].prev = mag_new();
 			if (!rc->cpu[cpu].loaded || !rc->cpu[cpu].prev) {
@@ -636,11 +636,11 @@ void lx_iova_fini(struct lx_iova *d)
 		for (unsigned cpu = 0; cpu < d->ncpus; cpu++) {
 			free(rc->cpu[cpu].loaded);
 			free(rc->cpu[cpu].prev);
-			pthread_mutex_destroy(&rc->cpu[cpu].lock);
+			moat_plat_lock_fini(&rc->cpu[cpu].lock);
 		}
 		while (rc->depot_size)
 			free(rc->depot[--rc->depot_size]);
-		pthread_mutex_destroy(&rc->lock);
+		moat_plat_lock_fini(&rc->lock);
 	}
 	while (d->chunks) {
 		struct lx_chunk *c = d->chunks;
@@ -648,7 +648,7 @@ void lx_iova_fini(struct lx_iova *d)
 		d->chunks = c->next;
 		free(c);
 	}
-	pthread_mutex_destroy(&d->lock);
+	moat_plat_lock_fini(&d->lock);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -689,7 +689,7 @@ int64_t lx_iova_check(struct lx_iova *d)
 	int64_t count = 0;
 	struct lx_node *n, *prev = NULL;
 
-	pthread_mutex_lock(&d->lock);
+	moat_plat_lock_acquire(&d->lock);
 	if (d->root->red || check_subtree(d->root, NULL, &count) < 0)
 		count = -1;
 	/* In order: ascending and disjoint, ending at the anchor. */
@@ -700,6 +700,6 @@ int64_t lx_iova_check(struct lx_iova *d)
 			count = -1;
 	if (count >= 0 && (prev != &d->anchor || (uint64_t)count != d->st.nodes + 1))
 		count = -1;
-	pthread_mutex_unlock(&d->lock);
+	moat_plat_lock_release(&d->lock);
 	return count < 0 ? -1 : count - 1;
 }

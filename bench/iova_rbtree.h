@@ -23,15 +23,16 @@
  *    likewise, moving a full magazine to the depot, or, the depot being full, giving all its ranges
  *    back to the tree). A fast allocation that fails may empty every cache into the tree and try
  *    the tree once more (the DMA layer asks for that on its last attempt only).
- * Locks are pthread mutexes: one for the tree, one per CPU cache, one per depot. A "CPU" is an index
- * the caller passes (one per thread in the benchmark).
+ * Locks are the platform's (moat_plat_lock_*(), the same Moat uses): one for the tree, one per CPU
+ * cache, one per depot. The CPU is the platform's (moat_plat_cpu_id()), modulo the CPUs at init.
  */
 #ifndef MOAT_BENCH_IOVA_RBTREE_H
 #define MOAT_BENCH_IOVA_RBTREE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <moat/platform.h>
 
 #define LX_MAG_SIZE 127u        /* frame numbers per magazine */
 #define LX_CLASSES 6u           /* size classes: 1, 2, 4, 8, 16, 32 pages */
@@ -51,13 +52,13 @@ struct lx_mag {
 };
 
 struct lx_cpu_cache {
-	pthread_mutex_t lock;
+	struct moat_lock lock;
 	struct lx_mag *loaded, *prev;
 	uint64_t hits, misses;
 } __attribute__((aligned(64)));
 
 struct lx_rcache {
-	pthread_mutex_t lock;
+	struct moat_lock lock;
 	unsigned depot_size;
 	struct lx_mag *depot[LX_DEPOT_MAGS];
 	struct lx_cpu_cache cpu[LX_MAX_CPUS];
@@ -72,7 +73,7 @@ struct lx_stats {
 };
 
 struct lx_iova {
-	pthread_mutex_t lock;                  /* the tree, the cached nodes, the hint */
+	struct moat_lock lock;                  /* the tree, the cached nodes, the hint */
 	struct lx_node *root;
 	struct lx_node anchor;
 	struct lx_node *cached, *cached32;

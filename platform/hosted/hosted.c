@@ -273,26 +273,77 @@ void moat_plat_log(enum moat_log_level level, const char *msg)
 		fprintf(stderr, "moat %s: %s\n", names[level & 3], msg);
 }
 
-_Static_assert(sizeof(pthread_mutex_t) <= MOAT_LOCK_SIZE, "pthread mutex must fit in struct moat_lock");
+/*
+ * Locks: spinlocks, as in a kernel (Moat holds them for a few stores; nothing sleeps under them).
+ * Acquire is an atomic exchange, release a plain store with release order; a waiter spins on a
+ * load, and after a while gives its CPU away (sched_yield()) so that threads outnumbering CPUs
+ * still make progress. A pthread mutex would pay a second atomic operation on every release.
+ */
+struct hosted_lock {
+	uint32_t locked;
+	uint32_t magic;
+};
+
+#define HOSTED_LOCK_MAGIC 0x6c6f636bu
+#define HOSTED_SPINS 200u
+
+_Static_assert(sizeof(struct hosted_lock) <= MOAT_LOCK_SIZE, "the hosted lock must fit in struct moat_lock");
+
+static struct hosted_lock *hosted_lock_of(struct moat_lock *lock)
+{
+	return (struct hosted_lock *)(void *)lock->opaque;
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
 
 void moat_plat_lock_init(struct moat_lock *lock)
 {
-	pthread_mutex_init((pthread_mutex_t *)(void *)lock->opaque, NULL);
+	struct hosted_lock *l = hosted_lock_of(lock);
+
+	__atomic_store_n(&l->locked, 0u, __ATOMIC_RELAXED);
+	l->magic = HOSTED_LOCK_MAGIC;
 }
 
 void moat_plat_lock_fini(struct moat_lock *lock)
 {
-	pthread_mutex_destroy((pthread_mutex_t *)(void *)lock->opaque);
+	struct hosted_lock *l = hosted_lock_of(lock);
+
+	if (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) {
+		fprintf(stderr, "hosted: lock %p finished while held\n", (void *)lock);
+		abort();
+	}
+	l->magic = 0;
 }
 
 void moat_plat_lock_acquire(struct moat_lock *lock)
 {
-	pthread_mutex_lock((pthread_mutex_t *)(void *)lock->opaque);
+	struct hosted_lock *l = hosted_lock_of(lock);
+	unsigned spins = 0;
+
+	if (l->magic != HOSTED_LOCK_MAGIC) {
+		fprintf(stderr, "hosted: lock %p used before moat_plat_lock_init()\n", (void *)lock);
+		abort();
+	}
+	while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) {
+			if (++spins < HOSTED_SPINS) {
+				cpu_relax();
+			} else {
+				spins = 0;
+				sched_yield();
+			}
+		}
+	}
 }
 
 void moat_plat_lock_release(struct moat_lock *lock)
 {
-	pthread_mutex_unlock((pthread_mutex_t *)(void *)lock->opaque);
+	__atomic_store_n(&hosted_lock_of(lock)->locked, 0u, __ATOMIC_RELEASE);
 }
 
 /*
