@@ -138,6 +138,9 @@ struct moat_dma {
 	struct moat_domain *dom;
 	struct moat_dma_config cfg;
 	struct moat_lock lock;             /* records, tables, flush queue, counters */
+	/* written under the lock on every map or unmap: kept on one line */
+	uint64_t live;                     /* records */
+	uint64_t maps, unmaps;
 	struct moat_dma_core core;         /* the core's side: table edits, checks, invalidations */
 	/* mapping records: open addressing over record pages */
 	struct moat_dma_rec **rec_pages;   /* a page of pointers to the record pages */
@@ -146,7 +149,6 @@ struct moat_dma {
 	uint64_t rec_phys_page;
 	uint32_t rec_slots;                /* power of two */
 	uint32_t rec_npages;
-	uint64_t live;                     /* records */
 	/* flush queue (deferred): the queued ranges, the unmaps' gather, the oldest unmap's time */
 	uint64_t *fq[MOAT_DMA_FQ_PAGES];
 	uint64_t fq_phys[MOAT_DMA_FQ_PAGES];
@@ -154,7 +156,7 @@ struct moat_dma {
 	uint64_t fq_start_ns;
 	struct moat_pt_gather held;
 	/* counters */
-	uint64_t maps, unmaps, flushes, max_window_ns;
+	uint64_t flushes, max_window_ns;
 	struct moat_iova iova;
 };
 

@@ -462,7 +462,8 @@ moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 			e[j] = bits | (phys + ((k + j) << PT_4K_SHIFT));
 		flush_run(pt, e, at, run);
 	}
-	pt->used = true;
+	if (!pt->used)   /* no store when set: the line stays shared between CPUs */
+		pt->used = true;
 	if (!pt->cfg.coherent)
 		pt->ops.flush_done(pt->ops.cookie);
 	return MOAT_OK;
@@ -537,7 +538,8 @@ moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, u
 	if (*e)
 		return MOAT_ERR_OVERLAP;
 	*e = pt->fmt->leaf_bits(1, prot) | phys;
-	pt->used = true;
+	if (!pt->used)
+		pt->used = true;
 	if (!pt->cfg.coherent) {
 		flush_run(pt, e, iova, 1);
 		pt->ops.flush_done(pt->ops.cookie);
