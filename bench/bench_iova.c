@@ -159,14 +159,21 @@ static struct moat_pt_config pt_config(void)
 					.coherent = true };
 }
 
+/* One domain with one device, served by the DMA API. */
+struct mdom {
+	struct moat_domain dom;
+	struct moat_dma dma;
+	uint16_t rid;
+};
+
 struct mfix {
 	struct moat_system sys;
 	struct count_unit cu;
-	struct moat_domain dom;
-	struct moat_dma dma;
+	struct mdom d[2];
+	unsigned ndom;
 };
 
-static struct mfix *mfix_new(enum moat_dma_policy policy)
+static struct mfix *mfix_new(enum moat_dma_policy policy, unsigned ndom)
 {
 	struct mfix *f = calloc(1, sizeof(*f));
 	struct moat_system_config cfg = { .pt = pt_config() };
@@ -184,13 +191,19 @@ static struct mfix *mfix_new(enum moat_dma_policy policy)
 	f->cu.unit.flags = MOAT_UNIT_F_ALL;
 	if ((st = moat_system_add_unit(&f->sys, &f->cu.unit)) != MOAT_OK)
 		bench_fail("moat_system_add_unit: %s", moat_status_text(st));
-	if ((st = moat_domain_create(&f->sys, &f->dom)) != MOAT_OK)
-		bench_fail("moat_domain_create: %s", moat_status_text(st));
-	if ((st = moat_domain_attach(&f->dom, 0, 0x10, NULL)) != MOAT_OK)
-		bench_fail("moat_domain_attach: %s", moat_status_text(st));
-	memset(&diag, 0, sizeof(diag));
-	if ((st = moat_dma_init(&f->dma, &f->dom, &dcfg, &diag)) != MOAT_OK)
-		bench_fail("moat_dma_init: %s", moat_status_text(st));
+	f->ndom = ndom;
+	for (unsigned i = 0; i < ndom; i++) {
+		struct mdom *m = &f->d[i];
+
+		m->rid = (uint16_t)(0x10 + 8 * i);
+		if ((st = moat_domain_create(&f->sys, &m->dom)) != MOAT_OK)
+			bench_fail("moat_domain_create: %s", moat_status_text(st));
+		if ((st = moat_domain_attach(&m->dom, 0, m->rid, NULL)) != MOAT_OK)
+			bench_fail("moat_domain_attach: %s", moat_status_text(st));
+		memset(&diag, 0, sizeof(diag));
+		if ((st = moat_dma_init(&m->dma, &m->dom, &dcfg, &diag)) != MOAT_OK)
+			bench_fail("moat_dma_init: %s", moat_status_text(st));
+	}
 	return f;
 }
 
@@ -199,15 +212,19 @@ static void mfix_free(struct mfix *f)
 	struct moat_dma_stats ds;
 	moat_status st;
 
-	moat_dma_stats(&f->dma, &ds);
-	if (ds.live)
-		bench_fail("moat: %llu mappings left live", (unsigned long long)ds.live);
-	if ((st = moat_dma_fini(&f->dma)) != MOAT_OK)
-		bench_fail("moat_dma_fini: %s", moat_status_text(st));
-	if ((st = moat_domain_detach(&f->sys, 0, 0x10, NULL)) != MOAT_OK)
-		bench_fail("moat_domain_detach: %s", moat_status_text(st));
-	if ((st = moat_domain_destroy(&f->dom)) != MOAT_OK)
-		bench_fail("moat_domain_destroy: %s", moat_status_text(st));
+	for (unsigned i = 0; i < f->ndom; i++) {
+		struct mdom *m = &f->d[i];
+
+		moat_dma_stats(&m->dma, &ds);
+		if (ds.live)
+			bench_fail("moat: %llu mappings left live", (unsigned long long)ds.live);
+		if ((st = moat_dma_fini(&m->dma)) != MOAT_OK)
+			bench_fail("moat_dma_fini: %s", moat_status_text(st));
+		if ((st = moat_domain_detach(&f->sys, 0, m->rid, NULL)) != MOAT_OK)
+			bench_fail("moat_domain_detach: %s", moat_status_text(st));
+		if ((st = moat_domain_destroy(&m->dom)) != MOAT_OK)
+			bench_fail("moat_domain_destroy: %s", moat_status_text(st));
+	}
 	if ((st = moat_system_fini(&f->sys)) != MOAT_OK)
 		bench_fail("moat_system_fini: %s", moat_status_text(st));
 	free(f);
@@ -217,52 +234,74 @@ static void mfix_free(struct mfix *f)
  * The baseline: the Linux allocator, the same page tables, one counted invalidation per unmap
  * ------------------------------------------------------------------------------------------- */
 
-struct bfix {
+/* The IOMMU unit: its invalidation queue lock, and a count of what was submitted. */
+struct bunit {
+	struct moat_lock lock;
+	uint64_t invalidations;    /* atomic */
+};
+
+/* One domain: its own allocator and tables (as a Linux iova_domain and its page table). */
+struct bdom {
 	struct lx_iova lx;
 	struct moat_pt pt;
 	struct moat_lock pt_lock;   /* the tables are not locked by the engine */
-	struct moat_lock unit_lock; /* the unit's invalidation queue, as a driver takes it to submit */
-	uint64_t invalidations;    /* atomic */
+	struct bunit *unit;
+};
+
+struct bfix {
+	struct bunit unit;
+	struct bdom d[2];
+	unsigned ndom;
 };
 
 /* The invalidation the baseline issues per unmap: submitted under the unit's lock, as every driver
  * of a queued-invalidation IOMMU does (Moat's run under its system lock), and only counted. */
-static void __attribute__((noinline)) base_invalidate(struct bfix *b, uint64_t iova, uint64_t size)
+static void __attribute__((noinline)) base_invalidate(struct bdom *b, uint64_t iova, uint64_t size)
 {
-	moat_plat_lock_acquire(&b->unit_lock);
+	moat_plat_lock_acquire(&b->unit->lock);
 	__asm__ __volatile__("" : : "r"(iova), "r"(size) : "memory");
-	__atomic_fetch_add(&b->invalidations, 1, __ATOMIC_RELAXED);
-	moat_plat_lock_release(&b->unit_lock);
+	__atomic_fetch_add(&b->unit->invalidations, 1, __ATOMIC_RELAXED);
+	moat_plat_lock_release(&b->unit->lock);
 }
 
-static struct bfix *bfix_new(unsigned ncpus)
+static struct bfix *bfix_new(unsigned ncpus, unsigned ndom)
 {
-	struct bfix *b = calloc(1, sizeof(*b));
+	struct bfix *f = calloc(1, sizeof(*f));
 	struct moat_pt_config cfg = pt_config();
 	struct moat_pt_ops ops = moat_pt_platform_ops();
 	moat_status st;
 
-	if (!b)
+	if (!f)
 		bench_fail("out of memory");
-	if (lx_iova_init(&b->lx, SPACE_BASE_PFN, ncpus) != 0)
-		bench_fail("linux allocator: init failed");
-	if ((st = moat_pt_init(&b->pt, &cfg, &ops)) != MOAT_OK)
-		bench_fail("moat_pt_init: %s", moat_status_text(st));
-	b->pt.keep_tables = true;   /* as the DMA domain's tables */
-	moat_plat_lock_init(&b->pt_lock);
-	moat_plat_lock_init(&b->unit_lock);
-	return b;
+	moat_plat_lock_init(&f->unit.lock);
+	f->ndom = ndom;
+	for (unsigned i = 0; i < ndom; i++) {
+		struct bdom *b = &f->d[i];
+
+		if (lx_iova_init(&b->lx, SPACE_BASE_PFN, ncpus) != 0)
+			bench_fail("linux allocator: init failed");
+		if ((st = moat_pt_init(&b->pt, &cfg, &ops)) != MOAT_OK)
+			bench_fail("moat_pt_init: %s", moat_status_text(st));
+		b->pt.keep_tables = true;   /* as the DMA domain's tables */
+		moat_plat_lock_init(&b->pt_lock);
+		b->unit = &f->unit;
+	}
+	return f;
 }
 
-static void bfix_free(struct bfix *b)
+static void bfix_free(struct bfix *f)
 {
-	if (lx_iova_check(&b->lx) < 0)
-		bench_fail("linux allocator: the red-black tree is broken");
-	moat_pt_destroy(&b->pt);
-	lx_iova_fini(&b->lx);
-	moat_plat_lock_fini(&b->pt_lock);
-	moat_plat_lock_fini(&b->unit_lock);
-	free(b);
+	for (unsigned i = 0; i < f->ndom; i++) {
+		struct bdom *b = &f->d[i];
+
+		if (lx_iova_check(&b->lx) < 0)
+			bench_fail("linux allocator: the red-black tree is broken");
+		moat_pt_destroy(&b->pt);
+		lx_iova_fini(&b->lx);
+		moat_plat_lock_fini(&b->pt_lock);
+	}
+	moat_plat_lock_fini(&f->unit.lock);
+	free(f);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -354,9 +393,9 @@ static void verify_mapped(struct wl *w, uint64_t iova, uint64_t phys, bool mappe
 	moat_status st;
 
 	if (w->kind == K_MOAT_DMA)
-		st = moat_domain_translate(&((struct mfix *)w->obj)->dom, iova, &got, NULL, NULL);
+		st = moat_domain_translate(&((struct mdom *)w->obj)->dom, iova, &got, NULL, NULL);
 	else if (w->kind == K_BASE_DMA)
-		st = moat_pt_translate(&((struct bfix *)w->obj)->pt, iova, &got, NULL, NULL);
+		st = moat_pt_translate(&((struct bdom *)w->obj)->pt, iova, &got, NULL, NULL);
 	else
 		return;
 	w->translations++;
@@ -377,11 +416,11 @@ static inline __attribute__((always_inline)) uint64_t op_map(enum kind k, struct
 
 	switch (k) {
 	case K_MOAT_DMA:
-		st = moat_dma_map(&((struct mfix *)w->obj)->dma, phys, len, MOAT_DMA_BIDIRECTIONAL, w->mask, &iova,
+		st = moat_dma_map(&((struct mdom *)w->obj)->dma, phys, len, MOAT_DMA_BIDIRECTIONAL, w->mask, &iova,
 				  NULL);
 		break;
 	case K_BASE_DMA: {
-		struct bfix *b = w->obj;
+		struct bdom *b = w->obj;
 
 		if (!lx_alloc_iova_fast(&b->lx, npages, w->mask >> PAGE_SHIFT, true, &pfn)) {
 			st = MOAT_ERR_NO_SPACE;
@@ -419,10 +458,10 @@ static inline __attribute__((always_inline)) void op_unmap(enum kind k, struct w
 
 	switch (k) {
 	case K_MOAT_DMA:
-		st = moat_dma_unmap(&((struct mfix *)w->obj)->dma, iova, len, MOAT_DMA_BIDIRECTIONAL, NULL);
+		st = moat_dma_unmap(&((struct mdom *)w->obj)->dma, iova, len, MOAT_DMA_BIDIRECTIONAL, NULL);
 		break;
 	case K_BASE_DMA: {
-		struct bfix *b = w->obj;
+		struct bdom *b = w->obj;
 		struct moat_pt_gather g;
 
 		moat_pt_gather_init(&g);
@@ -558,6 +597,7 @@ static void *thr_main(void *arg)
 
 struct wl2 {
 	struct wl proto;
+	void *obj[THREADS];   /* each thread's domain or allocator (the same one, or one each) */
 	int pin[THREADS];
 	uint64_t slowest_ns;
 };
@@ -572,6 +612,7 @@ static double wl2_run(void *ctx)
 	pthread_barrier_init(&bar, NULL, THREADS);
 	for (unsigned i = 0; i < THREADS; i++) {
 		t[i].w = m->proto;
+		t[i].w.obj = m->obj[i];
 		t[i].w.buf0 = i * (BUF_PAGES / THREADS);
 		t[i].bar = &bar;
 		t[i].cpu_pin = m->pin[i];
@@ -625,8 +666,9 @@ struct spec {
 	bool ns_target;     /* under 100 ns per pair */
 };
 
-/* Per-pair ns of @kind over a fresh fixture; @threads 1 or 2. */
-static double measure(enum kind kind, const struct spec *s, unsigned threads, unsigned *runs)
+/* Per-pair ns of @kind over a fresh fixture; @threads 1 or 2, on @ndom domains (DMA kinds: 1, or
+ * 2 with two threads, one domain each). */
+static double measure(enum kind kind, const struct spec *s, unsigned threads, unsigned ndom, unsigned *runs)
 {
 	struct mfix *mf = NULL;
 	struct bfix *bf = NULL;
@@ -637,21 +679,28 @@ static double measure(enum kind kind, const struct spec *s, unsigned threads, un
 	struct bench_sample smp;
 	uint64_t inval0 = 0, inval1;
 
+	void *obj[THREADS] = { NULL, NULL };
+
 	switch (kind) {
 	case K_MOAT_DMA:
-		w.obj = mf = mfix_new(MOAT_DMA_STRICT);
+		mf = mfix_new(MOAT_DMA_STRICT, ndom);
+		obj[0] = &mf->d[0];
+		obj[1] = &mf->d[ndom - 1];
 		inval0 = cu_count(&mf->cu);
 		break;
 	case K_BASE_DMA:
-		w.obj = bf = bfix_new(threads);
+		bf = bfix_new(threads, ndom);
+		obj[0] = &bf->d[0];
+		obj[1] = &bf->d[ndom - 1];
 		break;
 	case K_MOAT_IOVA:
-		w.obj = ma = miova_new();
+		obj[0] = obj[1] = ma = miova_new();
 		break;
 	case K_BASE_IOVA:
-		w.obj = la = lxa_new(threads);
+		obj[0] = obj[1] = la = lxa_new(threads);
 		break;
 	}
+	w.obj = obj[0];
 	if (threads == 1) {
 		if (s->pattern == P_RING) {
 			w.ring_iova = calloc(s->ring, sizeof(uint64_t));
@@ -663,7 +712,7 @@ static double measure(enum kind kind, const struct spec *s, unsigned threads, un
 		free(w.ring_iova);
 		free(w.ring_len);
 	} else {
-		struct wl2 m = { .proto = w };
+		struct wl2 m = { .proto = w, .obj = { obj[0], obj[1] } };
 
 		pick_cpus(m.pin);
 		smp = bench_repeat(wl2_run, &m, quick ? 1 : 5, quick ? 1 : 200, quick ? 0 : 1.5e8);
@@ -674,7 +723,7 @@ static double measure(enum kind kind, const struct spec *s, unsigned threads, un
 	if (kind == K_MOAT_DMA || kind == K_BASE_DMA) {
 		uint64_t unmaps = (uint64_t)smp.runs * threads * (w.ops + (s->pattern == P_RING ? s->ring : 0));
 
-		inval1 = mf ? cu_count(&mf->cu) : __atomic_load_n(&bf->invalidations, __ATOMIC_RELAXED);
+		inval1 = mf ? cu_count(&mf->cu) : __atomic_load_n(&bf->unit.invalidations, __ATOMIC_RELAXED);
 		if (inval1 - inval0 != unmaps)
 			bench_fail("%s %s: %llu invalidations for %llu unmaps", kind_name[kind], s->name,
 				   (unsigned long long)(inval1 - inval0), (unsigned long long)unmaps);
@@ -691,17 +740,17 @@ static double measure(enum kind kind, const struct spec *s, unsigned threads, un
 }
 
 static void workload(struct bench_results *rs, const struct bench_table *t, const struct spec *s, unsigned threads,
-		     bool dma)
+		     bool dma, unsigned ndom)
 {
 	const enum kind km = dma ? K_MOAT_DMA : K_MOAT_IOVA, kb = dma ? K_BASE_DMA : K_BASE_IOVA;
 	unsigned runs_m, runs_b;
-	double b = measure(kb, s, threads, &runs_b);
-	double m = measure(km, s, threads, &runs_m);
+	double b = measure(kb, s, threads, ndom, &runs_b);
+	double m = measure(km, s, threads, ndom, &runs_m);
 	char name[BENCH_NAME_MAX];
 	struct bench_result *r;
 
-	snprintf(name, sizeof(name), "%s/%s%s/%uT", dma ? "dma/strict" : "iova", s->name,
-		 s->mask == MASK32 ? "/mask32" : "/mask39", threads);
+	snprintf(name, sizeof(name), "%s/%s%s/%uT%s", dma ? "dma/strict" : "iova", s->name,
+		 s->mask == MASK32 ? "/mask32" : "/mask39", threads, ndom == 2 ? "_2dom" : "");
 	r = bench_result_new(rs, name, "ns", m);
 	bench_baseline(r, "linux", b);
 	if (s->pair_target)
@@ -712,6 +761,7 @@ static void workload(struct bench_results *rs, const struct bench_table *t, cons
 	bench_info(r, "runs", runs_m);
 	bench_info(r, "runs_linux", runs_b);
 	bench_info(r, "threads", threads);
+	bench_info(r, "domains", ndom);
 	if (s->pattern == P_RING)
 		bench_info(r, "in_flight", s->ring);
 	bench_table_row(t, r);
@@ -729,8 +779,8 @@ struct w4 {
 /* A ring of 1024 single pages, and every 16th pair a scatter-gather list of four elements. */
 static void w4_run(enum moat_dma_policy policy, uint64_t pairs, struct w4 *out)
 {
-	struct mfix *f = mfix_new(policy);
-	struct wl w = { .kind = K_MOAT_DMA, .obj = f, .mask = MASK32, .verify = quick };
+	struct mfix *f = mfix_new(policy, 1);
+	struct wl w = { .kind = K_MOAT_DMA, .obj = &f->d[0], .mask = MASK32, .verify = quick };
 	enum { RING = 1024 };
 	uint64_t *ring = calloc(RING, sizeof(uint64_t));
 	struct moat_dma_stats s0, s1;
@@ -741,7 +791,7 @@ static void w4_run(enum moat_dma_policy policy, uint64_t pairs, struct w4 *out)
 		bench_fail("out of memory");
 	for (unsigned s = 0; s < RING; s++)
 		ring[s] = op_map(K_MOAT_DMA, &w, buf_phys(&w, s), PAGE);
-	moat_dma_stats(&f->dma, &s0);
+	moat_dma_stats(&f->d[0].dma, &s0);
 	u0 = cu_count(&f->cu);
 	memset(out, 0, sizeof(*out));
 	t0 = bench_now_ns();
@@ -758,7 +808,7 @@ static void w4_run(enum moat_dma_policy policy, uint64_t pairs, struct w4 *out)
 			};
 			uint64_t iova;
 
-			st = moat_dma_map_sg(&f->dma, sg, 4, MOAT_DMA_TO_DEVICE, MASK32, &iova, NULL);
+			st = moat_dma_map_sg(&f->d[0].dma, sg, 4, MOAT_DMA_TO_DEVICE, MASK32, &iova, NULL);
 			if (st != MOAT_OK)
 				bench_fail("moat: map_sg: %s", moat_status_text(st));
 			if (iova > MASK32)
@@ -766,20 +816,20 @@ static void w4_run(enum moat_dma_policy policy, uint64_t pairs, struct w4 *out)
 			for (unsigned k = 0; quick && k < 4; k++) {
 				uint64_t phys = 0;
 
-				st = moat_domain_translate(&f->dom, moat_dma_sg_iova(sg, k, iova), &phys, NULL, NULL);
+				st = moat_domain_translate(&f->d[0].dom, moat_dma_sg_iova(sg, k, iova), &phys, NULL, NULL);
 				if (st != MOAT_OK || phys != sg[k].phys)
 					bench_fail("moat: map_sg: element %u does not translate", k);
 			}
-			if ((st = moat_dma_unmap_sg(&f->dma, iova, sg, 4, MOAT_DMA_TO_DEVICE, NULL)) != MOAT_OK)
+			if ((st = moat_dma_unmap_sg(&f->d[0].dma, iova, sg, 4, MOAT_DMA_TO_DEVICE, NULL)) != MOAT_OK)
 				bench_fail("moat: unmap_sg: %s", moat_status_text(st));
-			if (quick && moat_domain_translate(&f->dom, iova, NULL, NULL, NULL) != MOAT_ERR_NOT_FOUND)
+			if (quick && moat_domain_translate(&f->d[0].dom, iova, NULL, NULL, NULL) != MOAT_ERR_NOT_FOUND)
 				bench_fail("moat: unmap_sg: IOVA 0x%llx still translates", (unsigned long long)iova);
 			out->unmap_calls++;
 			out->sg_calls++;
 		}
 	}
 	t1 = bench_now_ns();
-	moat_dma_stats(&f->dma, &s1);
+	moat_dma_stats(&f->d[0].dma, &s1);
 	out->invalidations = s1.invalidations - s0.invalidations;
 	out->unit_invalidations = cu_count(&f->cu) - u0;
 	out->flushes = s1.flushes - s0.flushes;
@@ -1058,14 +1108,17 @@ int main(int argc, char **argv)
 
 	/* W2: one thread; the DMA API with its page tables, then the allocators alone. */
 	for (unsigned i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
-		workload(&rs, &table, &specs[i], 1, true);
+		workload(&rs, &table, &specs[i], 1, true, 1);
 	for (unsigned i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
-		workload(&rs, &table, &specs[i], 1, false);
-	/* W3: two threads, one domain: the 4 KiB pairs and the ring of 1024. */
+		workload(&rs, &table, &specs[i], 1, false, 1);
+	/* W3: two threads, one domain: the 4 KiB pairs and the ring of 1024; then the DMA API with a
+	 * domain per thread (one system, one unit). */
 	for (unsigned dma = 2; dma-- > 0;) {
-		workload(&rs, &table, &specs[0], 2, dma);
-		workload(&rs, &table, &specs[3], 2, dma);
+		workload(&rs, &table, &specs[0], 2, dma, 1);
+		workload(&rs, &table, &specs[3], 2, dma, 1);
 	}
+	workload(&rs, &table, &specs[0], 2, true, 2);
+	workload(&rs, &table, &specs[3], 2, true, 2);
 	/* W4 */
 	w4(&rs, &table);
 	/* Pathological */
