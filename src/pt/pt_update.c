@@ -417,17 +417,45 @@ static void flush_run(struct moat_pt *pt, const uint64_t *e, uint64_t iova, uint
 		pt->ops.flush_line(pt->ops.cookie, tbl + l * PT_LINE_ENTRIES);
 }
 
-/* Entries of the pages from @iova to the end of its last-level table, at most @n. */
-static uint64_t in_table(uint64_t iova, uint64_t n)
-{
-	const uint64_t room = 512 - ((iova >> PT_4K_SHIFT) & 511);
+MOAT_STATIC_ASSERT(MOAT_PT_PAGES_MAX <= 512, "page runs span at most two last-level tables");
 
-	return n < room ? n : room;
+/* Add the unmapped range [@iova, @last] to @g. */
+static void gather_range(struct moat_pt_gather *g, uint64_t iova, uint64_t last)
+{
+	if (!g->unmapped) {
+		g->iova_first = iova;
+		g->iova_last = last;
+	} else {
+		g->iova_first = MOAT_MIN(g->iova_first, iova);
+		g->iova_last = MOAT_MAX(g->iova_last, last);
+	}
+	g->unmapped += last - iova + 1;
+}
+
+/*
+ * The last-level entries of the @n pages from @iova (n <= MOAT_PT_PAGES_MAX: at most two tables):
+ * run k is @len[k] entries from @e[k]. Returns the number of runs, 0 when a table is missing.
+ */
+static unsigned page_runs(struct moat_pt *pt, uint64_t iova, uint64_t n, uint64_t *e[2], uint64_t len[2])
+{
+	unsigned runs = 0;
+
+	for (uint64_t k = 0; k < n; k += len[runs++]) {
+		const uint64_t at = iova + (k << PT_4K_SHIFT);
+		const uint64_t room = 512 - ((at >> PT_4K_SHIFT) & 511);
+
+		e[runs] = leaf4k_slot(pt, at);
+		if (!e[runs])
+			return 0;
+		len[runs] = MOAT_MIN(n - k, room);
+	}
+	return runs;
 }
 
 moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t n, unsigned prot)
 {
-	uint64_t last, bits;
+	uint64_t *e[2], len[2], last, bits, done = 0;
+	unsigned runs;
 	moat_status st;
 
 	if (!pt || !pt->root || !n || n > MOAT_PT_PAGES_MAX)
@@ -440,27 +468,19 @@ moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 	if (prot == 0 || (prot & ~MOAT_PT_RW) || ((phys + ((n - 1) << PT_4K_SHIFT)) & ~pt->fmt->addr_mask & ~0xfffull) ||
 	    phys + ((n - 1) << PT_4K_SHIFT) < phys)
 		return MOAT_ERR_INVALID_ARG;
-	/* every slot first: all or nothing */
-	for (uint64_t k = 0, run; k < n; k += run) {
-		const uint64_t at = iova + (k << PT_4K_SHIFT);
-		const uint64_t *e = leaf4k_slot(pt, at);
-
-		run = in_table(at, n - k);
-		if (!e)
-			return MOAT_ERR_NOT_FOUND;
-		for (uint64_t j = 0; j < run; j++)
-			if (e[j])
+	runs = page_runs(pt, iova, n, e, len);
+	if (!runs)
+		return MOAT_ERR_NOT_FOUND;
+	for (unsigned r = 0; r < runs; r++)   /* every slot first: all or nothing */
+		for (uint64_t j = 0; j < len[r]; j++)
+			if (e[r][j])
 				return MOAT_ERR_OVERLAP;
-	}
 	bits = pt->fmt->leaf_bits(1, prot);
-	for (uint64_t k = 0, run; k < n; k += run) {
-		const uint64_t at = iova + (k << PT_4K_SHIFT);
-		uint64_t *e = leaf4k_slot(pt, at);
-
-		run = in_table(at, n - k);
-		for (uint64_t j = 0; j < run; j++)
-			e[j] = bits | (phys + ((k + j) << PT_4K_SHIFT));
-		flush_run(pt, e, at, run);
+	for (unsigned r = 0; r < runs; r++) {
+		for (uint64_t j = 0; j < len[r]; j++)
+			e[r][j] = bits | (phys + ((done + j) << PT_4K_SHIFT));
+		flush_run(pt, e[r], iova + (done << PT_4K_SHIFT), len[r]);
+		done += len[r];
 	}
 	if (!pt->used)   /* no store when set: the line stays shared between CPUs */
 		pt->used = true;
@@ -471,7 +491,8 @@ moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 
 moat_status moat_pt_unmap_pages(struct moat_pt *pt, uint64_t iova, uint64_t n, struct moat_pt_gather *g)
 {
-	uint64_t last;
+	uint64_t *e[2], len[2], last, done = 0;
+	unsigned runs;
 	moat_status st;
 
 	if (!pt || !pt->root || !g || !n || n > MOAT_PT_PAGES_MAX)
@@ -479,41 +500,27 @@ moat_status moat_pt_unmap_pages(struct moat_pt *pt, uint64_t iova, uint64_t n, s
 	st = check_range(pt, iova, n << PT_4K_SHIFT, &last);
 	if (st != MOAT_OK)
 		return st;
-	/* every page a 4 KiB leaf first: all or nothing */
-	for (uint64_t k = 0, run; k < n; k += run) {
-		const uint64_t at = iova + (k << PT_4K_SHIFT);
-		const uint64_t *e = leaf4k_slot(pt, at);
-
-		run = in_table(at, n - k);
-		if (!e)
-			return MOAT_ERR_NOT_FOUND;
-		for (uint64_t j = 0; j < run; j++) {
+	runs = page_runs(pt, iova, n, e, len);
+	if (!runs)
+		return MOAT_ERR_NOT_FOUND;
+	for (unsigned r = 0; r < runs; r++) {   /* every page a 4 KiB leaf first: all or nothing */
+		for (uint64_t j = 0; j < len[r]; j++) {
 			uint64_t addr = 0;
 			unsigned prot;
 
-			if (!e[j] || pt->fmt->decode(e[j], 1, &addr, &prot) != PT_LEAF)
+			if (!e[r][j] || pt->fmt->decode(e[r][j], 1, &addr, &prot) != PT_LEAF)
 				return MOAT_ERR_NOT_FOUND;
 		}
 	}
-	for (uint64_t k = 0, run; k < n; k += run) {
-		const uint64_t at = iova + (k << PT_4K_SHIFT);
-		uint64_t *e = leaf4k_slot(pt, at);
-
-		run = in_table(at, n - k);
-		for (uint64_t j = 0; j < run; j++)
-			e[j] = 0;
-		flush_run(pt, e, at, run);
+	for (unsigned r = 0; r < runs; r++) {
+		for (uint64_t j = 0; j < len[r]; j++)
+			e[r][j] = 0;
+		flush_run(pt, e[r], iova + (done << PT_4K_SHIFT), len[r]);
+		done += len[r];
 	}
 	if (!pt->cfg.coherent)
 		pt->ops.flush_done(pt->ops.cookie);
-	if (!g->unmapped) {
-		g->iova_first = iova;
-		g->iova_last = last;
-	} else {
-		g->iova_first = MOAT_MIN(g->iova_first, iova);
-		g->iova_last = MOAT_MAX(g->iova_last, last);
-	}
-	g->unmapped += n << PT_4K_SHIFT;
+	gather_range(g, iova, last);
 	return MOAT_OK;
 }
 
@@ -566,14 +573,7 @@ moat_status moat_pt_unmap_page(struct moat_pt *pt, uint64_t iova, struct moat_pt
 		flush_run(pt, e, iova, 1);
 		pt->ops.flush_done(pt->ops.cookie);
 	}
-	if (!g->unmapped) {
-		g->iova_first = iova;
-		g->iova_last = last;
-	} else {
-		g->iova_first = MOAT_MIN(g->iova_first, iova);
-		g->iova_last = MOAT_MAX(g->iova_last, last);
-	}
-	g->unmapped += MOAT_PAGE_SIZE;
+	gather_range(g, iova, last);
 	return MOAT_OK;
 }
 
