@@ -114,6 +114,26 @@ static enum scenario_verdict dma_fini(struct api *a, struct scenario_result *r)
 }
 
 /* A new domain with @dev attached (its reserved regions first), for a struct moat_dma to serve. */
+/* The device reads @a->src through @src_iova and writes it to @a->dst through @dst_iova; the data
+ * must land and no fault be recorded. */
+static enum scenario_verdict copy_through(struct kmoat *m, struct edu_dev *dev, struct api *a, uint64_t src_iova,
+					  uint64_t dst_iova, uint32_t seed, const char *what, struct scenario_result *r)
+{
+	moat_status st;
+
+	pattern_fill(a->src, MOAT_PAGE_SIZE, seed);
+	pattern_fill(a->dst, MOAT_PAGE_SIZE, ~seed);
+	st = edu_dma_to_device(dev, src_iova, DMA_TEST_LEN);
+	if (st == MOAT_OK)
+		st = edu_dma_from_device(dev, dst_iova, DMA_TEST_LEN);
+	if (st != MOAT_OK)
+		return scenario_fail(r, "edu %s: DMA through IOVAs 0x%llx and 0x%llx: %s", dev->pci->name,
+				     ull(src_iova), ull(dst_iova), moat_status_str(st));
+	if (dma_check_copy(what, a->dst, a->src, seed, r) != SCENARIO_PASS)
+		return SCENARIO_FAIL;
+	return fault_expect_none(m, what, r);
+}
+
 static enum scenario_verdict new_domain(struct kmoat *m, struct moat_domain *dom, struct edu_dev *dev,
 					struct scenario_result *r)
 {
@@ -190,7 +210,6 @@ static enum scenario_verdict run_strict(struct kmoat *m, struct kernel_system *s
 	uint8_t *ro = a->ring[0];   /* not in use before the deferred part */
 	struct moat_dma_stats before, after;
 	struct fault_want w;
-	moat_status st;
 
 	if (new_domain(m, &a->strict_dom, dev, r) != SCENARIO_PASS ||
 	    dma_init(a, &a->strict_dom, MOAT_DMA_STRICT, r) != SCENARIO_PASS ||
@@ -207,16 +226,7 @@ static enum scenario_verdict run_strict(struct kmoat *m, struct kernel_system *s
 		return SCENARIO_FAIL;
 
 	/* The device copies the source to the destination through the IOVAs. */
-	pattern_fill(a->src, MOAT_PAGE_SIZE, 0xd1a0u);
-	pattern_fill(a->dst, MOAT_PAGE_SIZE, ~0xd1a0u);
-	st = edu_dma_to_device(dev, src_iova, DMA_TEST_LEN);
-	if (st == MOAT_OK)
-		st = edu_dma_from_device(dev, dst_iova, DMA_TEST_LEN);
-	if (st != MOAT_OK)
-		return scenario_fail(r, "edu %s: DMA through IOVAs 0x%llx and 0x%llx: %s", dev->pci->name,
-				     ull(src_iova), ull(dst_iova), moat_status_str(st));
-	if (dma_check_copy("the copy through the DMA API", a->dst, a->src, 0xd1a0u, r) != SCENARIO_PASS ||
-	    fault_expect_none(m, "the copy through the DMA API", r) != SCENARIO_PASS ||
+	if (copy_through(m, dev, a, src_iova, dst_iova, 0xd1a0u, "the copy through the DMA API", r) != SCENARIO_PASS ||
 	    audit_clean(m, r) != SCENARIO_PASS)
 		return SCENARIO_FAIL;
 	scenario_note("edu %s read IOVA 0x%llx and wrote IOVA 0x%llx: page 0x%llx holds page 0x%llx's %u bytes",
@@ -402,16 +412,8 @@ static enum scenario_verdict window(struct kmoat *m, struct edu_dev *dev, struct
 	if (map_page(a->src, MOAT_DMA_TO_DEVICE, &src_iova, "the source", r) != SCENARIO_PASS ||
 	    map_page(a->dst, MOAT_DMA_BIDIRECTIONAL, &win_iova, "the destination", r) != SCENARIO_PASS)
 		return SCENARIO_FAIL;
-	pattern_fill(a->src, MOAT_PAGE_SIZE, 0xd1b0u);
-	pattern_fill(a->dst, MOAT_PAGE_SIZE, ~0xd1b0u);
-	s = edu_dma_to_device(dev, src_iova, DMA_TEST_LEN);
-	if (s == MOAT_OK)
-		s = edu_dma_from_device(dev, win_iova, DMA_TEST_LEN);
-	if (s != MOAT_OK)
-		return scenario_fail(r, "edu %s: DMA through IOVAs 0x%llx and 0x%llx: %s", dev->pci->name,
-				     ull(src_iova), ull(win_iova), moat_status_str(s));
-	if (dma_check_copy("the copy through deferred mappings", a->dst, a->src, 0xd1b0u, r) != SCENARIO_PASS ||
-	    fault_expect_none(m, "the copy through deferred mappings", r) != SCENARIO_PASS)
+	if (copy_through(m, dev, a, src_iova, win_iova, 0xd1b0u, "the copy through deferred mappings", r) !=
+	    SCENARIO_PASS)
 		return SCENARIO_FAIL;
 	scenario_note("edu %s copied IOVA 0x%llx to IOVA 0x%llx (page 0x%llx): the data landed", dev->pci->name,
 		      ull(src_iova), ull(win_iova), ull(kvirt_to_phys(a->dst)));
