@@ -393,6 +393,20 @@ void moat_unit_page_free(struct moat_unit *u, void *virt, uint64_t phys)
 	core_page_free(u->sys, virt, phys);
 }
 
+moat_status moat_unit_page_adopt(struct moat_unit *u, uint64_t phys)
+{
+	if (!u || !core_sys_ok(u->sys))
+		return MOAT_ERR_INVALID_ARG;
+	if (phys & CORE_PAGE_MASK)
+		return MOAT_ERR_ALIGNMENT;
+	if (phys >= CORE_PHYS_LIMIT)
+		return MOAT_ERR_INVALID_ARG;
+	if (track_test(u->sys, phys >> CORE_PAGE_SHIFT, TK_OWNED))
+		return MOAT_ERR_OVERLAP;
+	/* pending: the settling at the end of the operation takes it out of the host domain */
+	return track_mark(u->sys, phys >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | TK_BIT(TK_PENDING));
+}
+
 uint64_t moat_owned_pages(const struct moat_system *sys)
 {
 	return core_sys_ok(sys) ? sys->track.owned : 0;

@@ -5,39 +5,30 @@
  * The vendor drivers allocate their pages from the platform directly (moat_plat_page_alloc()):
  * root and context tables, device tables, queues, status words. Bring-up registers them with the
  * core so that they are protected and taken out of the host identity domain like every other page
- * of Moat. Outside an operation that is moat_page_adopt(). Inside a unit operation (a context table
- * the driver allocates while the core attaches a device) the system lock is held, and the unit
- * interface (moat/internal/unit.h) offers allocation but no adoption under the lock: this file
- * marks such pages through the core's bookkeeping (src/core/core_internal.h) as owned and pending,
- * which the core's end-of-operation settling takes out of the host domain, exactly as
- * moat_page_adopt() would have done. It is the only place outside src/core/ that uses the core's
- * internals.
+ * of Moat: moat_page_adopt() outside an operation, moat_unit_page_adopt() inside a unit operation
+ * (a context table the driver allocates while the core attaches a device), where the system lock
+ * is held and the core's end-of-operation settling takes the page out of the host domain.
  */
-#include "../core/core_internal.h"
+#include <moat/internal/unit.h>
+
 #include "setup_internal.h"
 
 struct own_ctx {
 	struct moat_system *sys;
+	struct moat_unit *unit;   /* inside a unit operation (the system lock held), else NULL */
 	struct moat_diag *diag;
 	moat_status first;
-	bool locked;
 };
 
 static moat_status own_one(void *ctx, uint64_t phys)
 {
 	struct own_ctx *c = ctx;
-	uint64_t pfn = phys >> CORE_PAGE_SHIFT;
 	moat_status st;
 
-	if (!phys || (phys & CORE_PAGE_MASK) || phys >= CORE_PHYS_LIMIT) {
-		st = moat_diag_set(c->diag, MOAT_ERR_INVALID_ARG, NULL, 0,
-				   "driver page 0x%llx is not a 4 KiB page below 2^52", (unsigned long long)phys);
-	} else if (c->locked) {
-		if (track_test(c->sys, pfn, TK_OWNED))
-			return MOAT_OK;
-		st = track_mark(c->sys, pfn, TK_BIT(TK_OWNED) | TK_BIT(TK_PENDING));
+	if (!phys) {
+		st = MOAT_ERR_INVALID_ARG;   /* no driver page lies at 0 */
 	} else {
-		st = moat_page_adopt(c->sys, phys);
+		st = c->unit ? moat_unit_page_adopt(c->unit, phys) : moat_page_adopt(c->sys, phys);
 		if (st == MOAT_ERR_OVERLAP)
 			return MOAT_OK;     /* owned already */
 	}
@@ -51,7 +42,7 @@ static moat_status own_one(void *ctx, uint64_t phys)
 static moat_status own_pages(struct moat_setup_unit *su, bool locked, struct moat_diag *diag)
 {
 	const struct setup_vendor *v = moat_setupi_vendor(su->vendor);
-	struct own_ctx c = { &su->setup->sys, diag, MOAT_OK, locked };
+	struct own_ctx c = { &su->setup->sys, locked ? &su->unit : NULL, diag, MOAT_OK };
 
 	if (!v)
 		return MOAT_ERR_UNSUPPORTED;

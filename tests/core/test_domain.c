@@ -392,6 +392,23 @@ static void driver_pages_are_moat_owned(void **state)
 	assert_int_equal(moat_protect_check(sys, 0x123457000ull, 1ull << 40, NULL), MOAT_OK);
 	assert_int_equal(moat_protect_check(sys, 0, (1ull << 52), NULL), MOAT_ERR_PROTECTED);
 	assert_int_equal(moat_domain_map(&d, 0, (1ull << 52) - M2, M2, MOAT_PT_RW, NULL), MOAT_ERR_PROTECTED);
+
+	/* pages a unit adopts during an operation (here outside one: nothing else runs) */
+	struct null_unit nu;
+
+	nu_init(&nu, 0, -1);
+	assert_int_equal(moat_system_add_unit(sys, &nu.unit), MOAT_OK);
+	owned0 = moat_owned_pages(sys);
+	assert_int_equal(moat_unit_page_adopt(&nu.unit, 0x223344000ull), MOAT_OK);
+	assert_true(moat_owned_pages(sys) > owned0);   /* (and maybe a bookkeeping page) */
+	owned0 = moat_owned_pages(sys);
+	assert_int_equal(moat_unit_page_adopt(&nu.unit, 0x223344000ull), MOAT_ERR_OVERLAP);
+	assert_int_equal(moat_unit_page_adopt(&nu.unit, 0x223344800ull), MOAT_ERR_ALIGNMENT);
+	assert_int_equal(moat_unit_page_adopt(&nu.unit, 1ull << 52), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_unit_page_adopt(NULL, 0x223345000ull), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_owned_pages(sys), owned0);   /* the refusals changed nothing */
+	assert_int_equal(moat_protect_check(sys, 0x223344000ull, K4, NULL), MOAT_ERR_PROTECTED);
+	assert_int_equal(moat_domain_map(&d, 0, 0x223344000ull, K4, MOAT_PT_READ, NULL), MOAT_ERR_PROTECTED);
 	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
 	t_system_free(sys);
 }

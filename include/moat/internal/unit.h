@@ -96,6 +96,14 @@ void *moat_unit_page_alloc(struct moat_unit *u, uint64_t *phys);
 void moat_unit_page_free(struct moat_unit *u, void *virt, uint64_t phys);
 
 /*
+ * moat_unit_page_adopt() - moat_page_adopt() for code that runs with the system lock held: the
+ * page becomes Moat-owned at once and leaves the host identity domain when the operation that
+ * holds the lock ends (the core settles then). Returns MOAT_OK; MOAT_ERR_OVERLAP (owned already);
+ * MOAT_ERR_ALIGNMENT; MOAT_ERR_INVALID_ARG (NULL, at or past 2^52); MOAT_ERR_NO_MEMORY.
+ */
+moat_status moat_unit_page_adopt(struct moat_unit *u, uint64_t phys);
+
+/*
  * moat_unit_route() - the unit of @sys that translates device @rid of @segment: one whose device
  * scopes (from the system description) name it, else the include-all unit of the segment (a unit
  * whose description has MOAT_UNIT_INCLUDE_ALL or MOAT_UNIT_AMD_ALL, or that has MOAT_UNIT_F_ALL).
