@@ -90,7 +90,8 @@ struct moat_pt_ops {
 /*
  * moat_pt_platform_ops() - ops that use the platform (include/moat/platform.h): pages from
  * moat_plat_page_alloc(), moat_plat_phys_to_virt(), moat_plat_flush_cache_line() and
- * moat_plat_wmb(). The cookie is unused (NULL).
+ * moat_plat_wmb(). None of them reads the cookie (NULL here): a caller may replace alloc, free
+ * and the cookie and keep the other three.
  */
 struct moat_pt_ops moat_pt_platform_ops(void);
 

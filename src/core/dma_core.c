@@ -31,25 +31,6 @@ static void wrap_free(void *cookie, void *virt, uint64_t phys)
 	c->own.free(c->own.cookie, virt, phys);
 }
 
-/* The rest as core_pt_ops() does it (every live domain has those ops), without the detour. */
-static void *wrap_phys_to_virt(void *cookie, uint64_t phys)
-{
-	(void)cookie;
-	return moat_plat_phys_to_virt(phys);
-}
-
-static void wrap_flush_line(void *cookie, const void *virt)
-{
-	(void)cookie;
-	moat_plat_flush_cache_line(virt);
-}
-
-static void wrap_flush_done(void *cookie)
-{
-	(void)cookie;
-	moat_plat_wmb();
-}
-
 moat_status moat_dma_core_attach(struct moat_dma_core *c, struct moat_domain *dom, struct moat_diag *diag)
 {
 	struct moat_system *sys;
@@ -68,14 +49,10 @@ moat_status moat_dma_core_attach(struct moat_dma_core *c, struct moat_domain *do
 		c->dom = dom;
 		c->own = dom->pt.ops;
 		c->inval_on_map = core_any_unit_flag(sys, MOAT_UNIT_F_INVAL_ON_MAP);
-		dom->pt.ops = (struct moat_pt_ops){
-			.alloc = wrap_alloc,
-			.free = wrap_free,
-			.phys_to_virt = wrap_phys_to_virt,
-			.flush_line = wrap_flush_line,
-			.flush_done = wrap_flush_done,
-			.cookie = c,
-		};
+		dom->pt.ops = moat_pt_platform_ops();   /* phys_to_virt and the flushes, as core_pt_ops() */
+		dom->pt.ops.alloc = wrap_alloc;
+		dom->pt.ops.free = wrap_free;
+		dom->pt.ops.cookie = c;
 		/* IOVAs come and go in the same ranges: keep the tables they need between maps */
 		dom->pt.keep_tables = true;
 	}

@@ -149,34 +149,13 @@ static void dom_pt_free(void *cookie, void *virt, uint64_t phys)
 	core_page_free(dom->sys, virt, phys);
 }
 
-static void *dom_pt_phys_to_virt(void *cookie, uint64_t phys)
-{
-	(void)cookie;
-	return moat_plat_phys_to_virt(phys);
-}
-
-static void dom_pt_flush_line(void *cookie, const void *virt)
-{
-	(void)cookie;
-	moat_plat_flush_cache_line(virt);
-}
-
-static void dom_pt_flush_done(void *cookie)
-{
-	(void)cookie;
-	moat_plat_wmb();
-}
-
 struct moat_pt_ops core_pt_ops(struct moat_domain *dom)
 {
-	struct moat_pt_ops ops = {
-		.alloc = dom_pt_alloc,
-		.free = dom_pt_free,
-		.phys_to_virt = dom_pt_phys_to_virt,
-		.flush_line = dom_pt_flush_line,
-		.flush_done = dom_pt_flush_done,
-		.cookie = dom,
-	};
+	struct moat_pt_ops ops = moat_pt_platform_ops();   /* phys_to_virt and the flushes */
+
+	ops.alloc = dom_pt_alloc;
+	ops.free = dom_pt_free;
+	ops.cookie = dom;
 	return ops;
 }
 
