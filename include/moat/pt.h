@@ -122,6 +122,12 @@ struct moat_pt {
 	/* Set by the owner (false after init): unmaps leave emptied tables linked, so the next map of
 	 * the range allocates nothing (DMA domains, whose IOVAs come and go in the same ranges). */
 	bool keep_tables;
+	/* Set by the owner (false after init): calls of the page path (moat_pt_map_page(),
+	 * moat_pt_map_pages() and their unmaps) may run at once on disjoint ranges, while every other
+	 * operation on the tables has one caller at a time (its owner's lock). The page path then
+	 * keeps no last-table cache and reads the entries above the last level atomically; the
+	 * operations that link a new table publish it with a release store. */
+	bool concurrent;
 	uint64_t iova_last;        /* highest input address: 2^iova_bits - 1 */
 	/* private */
 	const struct moat_pt_format_desc *fmt;
@@ -195,7 +201,8 @@ void moat_pt_destroy(struct moat_pt *pt);
  * moat_pt_map() - translate [@iova, @iova + @size) to [@phys, @phys + @size) with @prot.
  * Uses the largest leaves (1 GiB, 2 MiB, 4 KiB) that cfg.page_sizes allows and that the range
  * covers with @iova and @phys equally aligned, so an identity map of 1 TiB with 1 GiB pages takes a
- * handful of table pages.
+ * handful of table pages. A table already linked where a larger leaf could go (one an unmap kept:
+ * keep_tables) stays, and takes the smaller leaves.
  * Returns MOAT_OK; MOAT_ERR_ALIGNMENT when @iova, @phys or @size is not a multiple of 4 KiB;
  * MOAT_ERR_INVALID_ARG for @size 0, @prot 0 or with bits other than MOAT_PT_READ/WRITE, an IOVA
  * range past iova_last or wrapping, a physical range past 2^52, or a NULL @pt;

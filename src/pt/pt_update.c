@@ -238,13 +238,31 @@ static moat_status map_survey(struct pt_op *op, const uint64_t *tbl, uint64_t tb
 	op->path[level] = tbl_phys;
 	for (unsigned i = pt_index(s, level); i <= last; i++, eb += mask + 1) {
 		if (leaf && eb >= s && i < full_end) {
-			/* A run of whole leaves: every entry must be absent; one pass, no branch per entry. */
+			/* A run of whole leaves: absent entries take one; one pass, no branch per entry
+			 * when all are absent. A table present (one an unmap kept: keep_tables) keeps
+			 * its place and takes smaller leaves; a leaf present is an overlap. */
 			uint64_t any = 0;
 
 			for (unsigned k = i; !op->unused && k < full_end; k++)
 				any |= tbl[k];
-			if (any)
-				return MOAT_ERR_OVERLAP;
+			for (unsigned k = i; any && k < full_end; k++) {
+				const uint64_t kb = eb + (uint64_t)(k - i) * (mask + 1);
+				uint64_t addr = 0;
+				unsigned prot;
+				const uint64_t *child;
+				moat_status st;
+
+				if (!tbl[k])
+					continue;
+				if (op->fmt->decode(tbl[k], level, &addr, &prot) != PT_TABLE)
+					return MOAT_ERR_OVERLAP;
+				child = survey_child(op, level, addr);
+				if (!child)
+					return MOAT_ERR_MALFORMED;
+				st = map_survey(op, child, addr, level - 1, kb, kb + mask);
+				if (st != MOAT_OK)
+					return st;
+			}
 			eb += (uint64_t)(full_end - 1 - i) * (mask + 1);
 			i = full_end - 1;
 			continue;
@@ -294,12 +312,23 @@ static void map_fill(struct pt_op *op, uint64_t *tbl, unsigned level, uint64_t s
 
 	while (i <= last) {
 		if (leaf && eb >= s && i < full_end) {
-			/* A run of leaves: one template, one store per entry. */
+			/* A run of leaves: one template, one store per entry; a table the survey found
+			 * in the run takes smaller leaves in place. */
 			const unsigned n = full_end - i;
 			uint64_t v = op->leaf_bits[level] | (eb + op->delta);
 
-			for (unsigned k = i; k < full_end; k++, v += esz)
-				tbl[k] = v;
+			for (unsigned k = i; k < full_end; k++, v += esz) {
+				uint64_t addr = 0;
+				unsigned prot;
+
+				if (fresh || op->unused || !tbl[k]) {
+					tbl[k] = v;
+					continue;
+				}
+				op->fmt->decode(tbl[k], level, &addr, &prot);
+				map_fill(op, pt_virt(op->pt, addr), level - 1, eb + (uint64_t)(k - i) * esz,
+					 eb + (uint64_t)(k - i + 1) * esz - 1, false);
+			}
 			dirty_mark(&dirty, i, full_end - 1);
 			i = full_end;
 			eb += (uint64_t)n * esz;
@@ -316,7 +345,9 @@ static void map_fill(struct pt_op *op, uint64_t *tbl, unsigned level, uint64_t s
 			map_fill(op, child, level - 1, cs, ce, true);
 			if (op->flush)
 				flush_entries(op, child, 0, PT_ENTRIES - 1);
-			tbl[i] = op->table_bits[level] | phys;
+			/* release: a page-path walker on another CPU (struct moat_pt concurrent)
+			 * sees the table's entries written */
+			__atomic_store_n(&tbl[i], op->table_bits[level] | phys, __ATOMIC_RELEASE);
 			dirty_mark(&dirty, i, i);
 		} else {
 			/* The survey found a table here whose address phys_to_virt() knows. */
@@ -329,6 +360,14 @@ static void map_fill(struct pt_op *op, uint64_t *tbl, unsigned level, uint64_t s
 	}
 	if (!fresh)
 		flush_dirty(op, tbl, dirty);
+}
+
+/* A map succeeded: the tables may hold leaves. No store when set (the line stays shared between
+ * CPUs); atomic, as page-path maps may run at once (struct moat_pt concurrent). */
+static void mark_used(struct moat_pt *pt)
+{
+	if (!__atomic_load_n(&pt->used, __ATOMIC_RELAXED))
+		__atomic_store_n(&pt->used, true, __ATOMIC_RELAXED);
 }
 
 static moat_status map_common(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot,
@@ -370,7 +409,7 @@ static moat_status map_common(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 	if (st != MOAT_OK)
 		return st;
 	map_fill(&op, pt->root, top, iova, last, false);
-	pt->used = true;
+	mark_used(pt);
 	pool_release(&op);  /* empty unless the survey over-counted */
 	op_finish(&op);
 	return MOAT_OK;
@@ -384,11 +423,12 @@ static uint64_t *leaf4k_slot(struct moat_pt *pt, uint64_t iova)
 	const uint64_t key = (iova >> 21) + 1;   /* the 2 MiB a last-level table covers */
 	uint64_t *tbl = pt->root;
 
-	if (pt->leaf_key == key)
+	if (!pt->concurrent && pt->leaf_key == key)
 		return &pt->leaf_tbl[pt_index(iova, 1)];
 
 	for (unsigned level = pt->cfg.levels; level > 1; level--) {
-		const uint64_t v = tbl[pt_index(iova, level)];
+		/* acquire: a table linked by another CPU is read after its zeroed entries */
+		const uint64_t v = __atomic_load_n(&tbl[pt_index(iova, level)], __ATOMIC_ACQUIRE);
 		uint64_t addr = 0;
 		unsigned prot;
 
@@ -398,8 +438,10 @@ static uint64_t *leaf4k_slot(struct moat_pt *pt, uint64_t iova)
 		if (!tbl)
 			return NULL;
 	}
-	pt->leaf_tbl = tbl;
-	pt->leaf_key = key;
+	if (!pt->concurrent) {
+		pt->leaf_tbl = tbl;
+		pt->leaf_key = key;
+	}
 	return &tbl[pt_index(iova, 1)];
 }
 
@@ -482,8 +524,7 @@ moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 		flush_run(pt, e[r], iova + (done << PT_4K_SHIFT), len[r]);
 		done += len[r];
 	}
-	if (!pt->used)   /* no store when set: the line stays shared between CPUs */
-		pt->used = true;
+	mark_used(pt);
 	if (!pt->cfg.coherent)
 		pt->ops.flush_done(pt->ops.cookie);
 	return MOAT_OK;
@@ -545,8 +586,7 @@ moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, u
 	if (*e)
 		return MOAT_ERR_OVERLAP;
 	*e = pt->fmt->leaf_bits(1, prot) | phys;
-	if (!pt->used)
-		pt->used = true;
+	mark_used(pt);
 	if (!pt->cfg.coherent) {
 		flush_run(pt, e, iova, 1);
 		pt->ops.flush_done(pt->ops.cookie);
@@ -704,7 +744,7 @@ static void unmap_clear(struct pt_op *op, uint64_t *tbl, unsigned level, uint64_
 				unmap_clear(op, child, level - 1, cs, ce, true);
 				if (op->flush)
 					flush_entries(op, child, 0, PT_ENTRIES - 1);
-				tbl[i] = op->table_bits[level] | phys;
+				__atomic_store_n(&tbl[i], op->table_bits[level] | phys, __ATOMIC_RELEASE);
 				op->g->tables_changed = true;
 			} else {
 				tbl[i] = 0;
@@ -722,7 +762,7 @@ static void unmap_clear(struct pt_op *op, uint64_t *tbl, unsigned level, uint64_
 				continue;
 			gather_page(op, child, addr);
 		}
-		tbl[i] = 0;
+		__atomic_store_n(&tbl[i], 0, __ATOMIC_RELAXED);
 		op->g->tables_changed = true;
 		dirty_mark(&dirty, i, i);
 	}
