@@ -39,20 +39,26 @@
  * already unmapped), or with another length or direction than the map, is refused with a status
  * and a message naming the IOVA, and changes nothing.
  *
- * Locking: every function may be called from any CPU at once. IOVAs of the common sizes (1 to 32
- * pages) come from per-CPU caches, lock-free slots first (include/moat/iova.h). The protection
- * check reads the registry without any lock (include/moat/internal/dma_core.h). The mapping
- * records, the page-table edit and the flush queue take the struct moat_dma's own lock (one per
- * domain, held for a few stores). The system's lock (one per system) is taken only for an
- * invalidation (once per strict unmap, once per deferred flush), when the tables need a new page
- * (rare: the domain keeps its table pages), when a unit caches not-present entries, and on
- * errors. So maps into different domains share no lock, and maps into one domain share only that
- * domain's lock. Lock order: the struct moat_dma's lock, the allocator's locks, the system's lock.
+ * Locking: every function may be called from any CPU at once, and a map or a strict unmap of up to
+ * 511 pages takes no lock of the DMA layer's: IOVAs of the common sizes (1 to 32 pages) come from
+ * per-CPU caches, lock-free slots first (include/moat/iova.h); the protection check reads the
+ * registry without any lock (include/moat/internal/dma_core.h); the page-table entries of an IOVA
+ * range its owner alone edits go in through existing tables without a lock; the mapping records
+ * are claimed and released with compare-and-swap; the limit of max_mappings is kept with per-CPU
+ * shares of it. The struct moat_dma's own lock guards the flush queue (every deferred unmap, and a
+ * map that finds the queue past its time bound). The system's lock (one per system) is taken for
+ * an invalidation (once per strict unmap, once per deferred flush), when a table is missing (rare:
+ * the domain keeps its table pages) or a mapping has 512 pages or more, when a unit caches
+ * not-present entries, and on errors. So two CPUs mapping into one domain or into two share no
+ * lock; strict unmaps share the system's lock for their invalidation only.
+ * Lock order: the struct moat_dma's lock, the allocator's locks, the system's lock.
  * Rules: the core's moat_domain_map()/moat_domain_unmap() must not be used on a domain a struct
- * moat_dma serves (its tables are edited under the DMA lock, which they do not take); one struct
- * moat_dma per domain (a second moat_dma_init() on it fails); moat_dma_fini() before the domain is
- * destroyed; IOMMU units added after moat_dma_init() are invalidated on unmaps but not looked at for
- * caching not-present entries (add units first, as bring-up does).
+ * moat_dma serves (its tables are edited without the system's lock); one struct moat_dma per domain
+ * (a second moat_dma_init() on it fails); moat_dma_fini() before the domain is destroyed; IOMMU
+ * units added after moat_dma_init() are invalidated on unmaps but not looked at for caching
+ * not-present entries (add units first, as bring-up does). An unmap racing the map of the same
+ * IOVA on another CPU (a driver bug) may find no mapping; two unmaps of one mapping at once end it
+ * once (the other gets MOAT_ERR_NOT_FOUND).
  *
  * Memory: mapping records (16 bytes each, two slots per possible mapping: max_mappings, default
  * 16384, takes 512 KiB), the flush queue (8 bytes an entry) and the allocator's pages come from
@@ -98,7 +104,9 @@ struct moat_dma_config {
 	enum moat_dma_policy policy;
 	unsigned fq_entries;          /* deferred: queue size (0: 256; at most MOAT_DMA_FQ_MAX) */
 	uint64_t fq_timeout_ns;       /* deferred: time bound (0: 10 ms) */
-	uint32_t max_mappings;        /* live mappings at most (0: 16384; at most 65536) */
+	uint32_t max_mappings;        /* live mappings at most (0: 16384; at most 65536). With maps and
+					 unmaps running at once on other CPUs, a map near the limit
+					 may be refused while another CPU ends a mapping. */
 	/* IOVA space: [iova_base, iova_last], page-aligned, below 2^56 (0, 0: from 1 MiB to the
 	 * domain's input limit) */
 	uint64_t iova_base, iova_last;
@@ -116,7 +124,7 @@ struct moat_dma_stats {
 	uint64_t invalidations;        /* invalidation calls, each reaching every unit of the domain:
 					  strict one per unmap call, deferred one per flush (plus one
 					  per map when a unit caches not-present entries) */
-	uint64_t live;                 /* mappings now */
+	uint64_t live;                 /* mappings now (exact when no call runs meanwhile) */
 	uint64_t queued;               /* deferred: IOVA ranges waiting for an invalidation */
 	uint64_t flushes;              /* deferred: queue flushes (full, time bound, moat_dma_flush()) */
 	uint64_t max_window_ns;        /* deferred: longest time from an unmap to the completion of the
@@ -132,32 +140,42 @@ struct moat_dma_stats {
 
 struct moat_dma_rec;
 
+/* One CPU's maps and share of max_mappings. Private. */
+struct moat_dma_cpu {
+	uint64_t word;                     /* maps made << 20 | credits (mappings it may still make
+					      from its share); atomic */
+	struct moat_pt_cursor cur;         /* the page path's last table, for this CPU's calls */
+	unsigned char pad[MOAT_CACHE_LINE - 8 - sizeof(struct moat_pt_cursor)];
+} __attribute__((aligned(MOAT_CACHE_LINE)));
+
 /* Caller storage. Private fields. */
 struct moat_dma {
+	/* read on every call, written at init */
 	uint32_t magic;
 	struct moat_domain *dom;
 	struct moat_dma_config cfg;
-	struct moat_lock lock;             /* records, tables, flush queue, counters */
-	/* written under the lock on every map or unmap: kept on one line */
-	uint64_t live;                     /* records */
-	uint64_t maps, unmaps;
 	struct moat_dma_core core;         /* the core's side: table edits, checks, invalidations */
-	/* mapping records: open addressing over record pages */
+	/* mapping records: open addressing over record pages, claimed with compare-and-swap */
 	struct moat_dma_rec **rec_pages;   /* a page of pointers to the record pages */
 	uint64_t rec_pages_phys;
 	uint64_t *rec_phys;                /* a page: physical address of each record page */
 	uint64_t rec_phys_page;
 	uint32_t rec_slots;                /* power of two */
 	uint32_t rec_npages;
-	/* flush queue (deferred): the queued ranges, the unmaps' gather, the oldest unmap's time */
+	uint32_t rec_reach;                /* atomic: longest distance of a record from its home slot */
+	/* max_mappings minus the live mappings minus the CPUs' shares; atomic */
+	_Alignas(MOAT_CACHE_LINE) int64_t credits;
+	/* flush queue (deferred), under the lock: the queued ranges, the unmaps' gather, the oldest
+	 * unmap's time (count and time also read without the lock) */
+	_Alignas(MOAT_CACHE_LINE) struct moat_lock lock;
 	uint64_t *fq[MOAT_DMA_FQ_PAGES];
 	uint64_t fq_phys[MOAT_DMA_FQ_PAGES];
 	unsigned fq_count;
 	uint64_t fq_start_ns;
 	struct moat_pt_gather held;
-	/* counters */
 	uint64_t flushes, max_window_ns;
 	struct moat_iova iova;
+	struct moat_dma_cpu cpu[MOAT_MAX_CPUS];
 };
 
 /*

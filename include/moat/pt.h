@@ -111,6 +111,20 @@ struct moat_pt_config {
 
 struct moat_pt_format_desc;
 
+/*
+ * What a page-path caller remembers of the last-level table it went through last, so the next
+ * call in the same 2 MiB goes straight to it. Zero it before first use. A caller's own cursor (one
+ * per CPU when page-path calls run at once: struct moat_pt concurrent) is only used on an instance
+ * with keep_tables, whose tables stay linked until moat_pt_destroy(). Calls may share a cursor
+ * (two threads on one CPU): it is read and written as a sequence lock, and a call that finds it
+ * being written walks from the root instead.
+ */
+struct moat_pt_cursor {
+	uint64_t seq;              /* odd while being written; atomic */
+	uint64_t *tbl;             /* atomic */
+	uint64_t key;              /* 1 + the 2 MiB frame @tbl covers (0: none); atomic */
+};
+
 /* One page-table instance (one domain's tables). Fields are read-only for users. */
 struct moat_pt {
 	uint64_t root_phys;        /* physical address of the root table, for the context/device entry */
@@ -122,22 +136,21 @@ struct moat_pt {
 	/* Set by the owner (false after init): unmaps leave emptied tables linked, so the next map of
 	 * the range allocates nothing (DMA domains, whose IOVAs come and go in the same ranges). */
 	bool keep_tables;
-	/* Set by the owner (false after init): calls of the page path (moat_pt_map_page(),
-	 * moat_pt_map_pages() and their unmaps) may run at once on disjoint ranges, while every other
-	 * operation on the tables has one caller at a time (its owner's lock). The page path then
-	 * keeps no last-table cache and reads the entries above the last level atomically; the
-	 * operations that link a new table publish it with a release store. */
+	/* Set by the owner (false after init), with keep_tables: calls of the page path
+	 * (moat_pt_map_page(), moat_pt_map_pages() and their unmaps) may run at once on disjoint
+	 * ranges, while every other operation on the tables has one caller at a time (its owner's
+	 * lock). The page path then uses only the callers' cursors and reads the entries above the
+	 * last level atomically; the operations that link a new table publish it with a release
+	 * store. */
 	bool concurrent;
 	uint64_t iova_last;        /* highest input address: 2^iova_bits - 1 */
 	/* private */
 	const struct moat_pt_format_desc *fmt;
 	unsigned leaf_levels;      /* bit L set: level L may hold a leaf (format and page_sizes) */
 	bool used;                 /* a map succeeded once: the tables may hold leaves */
-	/* The last-level table the last page-path map or unmap found (moat_pt_map_pages()), for IOVA
-	 * 2 MiB frame leaf_key - 1 (0: none). Those two never add or free a table; every other
-	 * operation that edits the tables forgets it. */
-	uint64_t *leaf_tbl;
-	uint64_t leaf_key;
+	/* The instance's own cursor, for page-path calls without one (not when concurrent). The page
+	 * path never adds or frees a table; every other operation that edits the tables forgets it. */
+	struct moat_pt_cursor leaf;
 };
 
 /*
@@ -222,12 +235,17 @@ moat_status moat_pt_map(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64
  * nothing mapped): then moat_pt_map() / moat_pt_unmap() handle it, with their own statuses.
  * Arguments are checked as there; on error nothing changed. Written lines are flushed once each.
  * moat_pt_map_page() / moat_pt_unmap_page(): one page.
+ * @cur: the caller's cursor (struct moat_pt_cursor), or NULL for the instance's own (none when
+ * concurrent: every call then walks from the root).
  */
 #define MOAT_PT_PAGES_MAX 512u
-moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t n, unsigned prot);
-moat_status moat_pt_unmap_pages(struct moat_pt *pt, uint64_t iova, uint64_t n, struct moat_pt_gather *g);
-moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, unsigned prot);
-moat_status moat_pt_unmap_page(struct moat_pt *pt, uint64_t iova, struct moat_pt_gather *g);
+moat_status moat_pt_map_pages(struct moat_pt *pt, struct moat_pt_cursor *cur, uint64_t iova, uint64_t phys, uint64_t n,
+			      unsigned prot);
+moat_status moat_pt_unmap_pages(struct moat_pt *pt, struct moat_pt_cursor *cur, uint64_t iova, uint64_t n,
+				struct moat_pt_gather *g);
+moat_status moat_pt_map_page(struct moat_pt *pt, struct moat_pt_cursor *cur, uint64_t iova, uint64_t phys,
+			     unsigned prot);
+moat_status moat_pt_unmap_page(struct moat_pt *pt, struct moat_pt_cursor *cur, uint64_t iova, struct moat_pt_gather *g);
 
 /*
  * moat_pt_map_unused() - moat_pt_map() for a range the caller knows is unused: no entry of the

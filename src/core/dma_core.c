@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The core's support of the DMA API (include/moat/internal/dma_core.h): page-table edits of a
- * served domain under the DMA layer's domain lock, protection checks without the system lock, and
- * counted invalidations.
+ * served domain without a lock through the engine's page path (disjoint ranges at once), the rest
+ * under the system lock, protection checks without the system lock, and counted invalidations.
  */
 #include <moat/internal/dma_core.h>
 
@@ -14,9 +14,9 @@ static void *wrap_alloc(void *cookie, uint64_t *phys)
 {
 	struct moat_dma_core *c = cookie;
 
-	/* Pages come from the core's supply, which needs the system lock: without it, fail, and the
-	 * caller does the operation again under the lock (nothing changed: the engine is all or
-	 * nothing). */
+	/* Pages come from the core's supply, which needs the system lock. Only operations under
+	 * that lock get here (the page path never allocates); refuse anything else (nothing changed:
+	 * the engine is all or nothing). */
 	if (!c->sys_locked)
 		return NULL;
 	return c->own.alloc(c->own.cookie, phys);
@@ -55,6 +55,8 @@ moat_status moat_dma_core_attach(struct moat_dma_core *c, struct moat_domain *do
 		dom->pt.ops.cookie = c;
 		/* IOVAs come and go in the same ranges: keep the tables they need between maps */
 		dom->pt.keep_tables = true;
+		/* maps and unmaps of disjoint IOVA ranges run at once, without a lock */
+		dom->pt.concurrent = true;
 	}
 	core_unlock(sys);
 	return st;
@@ -69,22 +71,30 @@ void moat_dma_core_detach(struct moat_dma_core *c)
 	sys = c->dom->sys;
 	core_lock(sys);
 	c->dom->pt.ops = c->own;
+	c->dom->pt.concurrent = false;
 	core_unlock(sys);
 	c->dom = NULL;
 }
 
-static void lock_sys(struct moat_dma_core *c)
+/* Take the system lock for one call (*@locked: whether that call holds it; c->sys_locked is read
+ * only under the lock, by the allocation callback). */
+static void lock_sys(struct moat_dma_core *c, bool *locked)
 {
+	if (*locked)
+		return;
 	core_lock(c->dom->sys);
 	c->sys_locked = true;
+	*locked = true;
 }
 
-static void unlock_sys(struct moat_dma_core *c, bool settle)
+static void unlock_sys(struct moat_dma_core *c, bool *locked)
 {
+	if (!*locked)
+		return;
 	c->sys_locked = false;
-	if (settle)
-		core_settle(c->dom->sys, NULL);
+	core_settle(c->dom->sys, NULL);
 	core_unlock(c->dom->sys);
+	*locked = false;
 }
 
 /* ---- protection without the lock ---- */
@@ -173,17 +183,26 @@ static moat_status check_locked(struct moat_dma_core *c, uint64_t iova, moat_dma
 
 /* ---- edits ---- */
 
-static moat_status map_run(struct moat_dma_core *c, uint64_t iova, uint64_t phys, uint64_t pages, unsigned prot)
+/*
+ * Map one run: through the existing tables without a lock (the page path), else (a table is
+ * missing, or 512 pages or more, which may take a 2 MiB leaf) by the full map under the system
+ * lock, which may take pages and is the one operation at a time the engine allows beside the page
+ * path (struct moat_pt concurrent).
+ */
+static moat_status map_run(struct moat_dma_core *c, struct moat_pt_cursor *cur, uint64_t iova, uint64_t phys,
+			   uint64_t pages, unsigned prot, bool *locked)
 {
 	struct moat_pt *pt = &c->dom->pt;
 	moat_status st = MOAT_ERR_NOT_FOUND;
 
 	if (pages == 1)
-		st = moat_pt_map_page(pt, iova, phys, prot);
-	else if (pages < 512)   /* (512 aligned pages may take a 2 MiB leaf: the full map decides) */
-		st = moat_pt_map_pages(pt, iova, phys, pages, prot);
-	if (st == MOAT_ERR_NOT_FOUND)
+		st = moat_pt_map_page(pt, cur, iova, phys, prot);
+	else if (pages < 512)
+		st = moat_pt_map_pages(pt, cur, iova, phys, pages, prot);
+	if (st == MOAT_ERR_NOT_FOUND) {
+		lock_sys(c, locked);
 		st = moat_pt_map(pt, iova, phys, pages << CORE_PAGE_SHIFT, prot);
+	}
 	return st;
 }
 
@@ -204,19 +223,21 @@ static void undo_map(struct moat_dma_core *c, uint64_t iova, uint64_t pages)
 	c->invalidations++;
 }
 
-moat_status moat_dma_core_map(struct moat_dma_core *c, uint64_t iova, moat_dma_core_run_fn run, const void *ctx,
-			      unsigned n, unsigned prot, uint32_t checked, struct moat_diag *diag)
+moat_status moat_dma_core_map(struct moat_dma_core *c, struct moat_pt_cursor *cur, uint64_t iova,
+			      moat_dma_core_run_fn run, const void *ctx, unsigned n, unsigned prot, uint32_t checked,
+			      struct moat_diag *diag)
 {
 	const bool unlocked_check = !(checked & 1);
 	struct moat_system *sys;
 	uint64_t at = iova;
+	bool locked = false;
 	moat_status st = MOAT_OK;
 
 	if (!c || !c->dom || !run || !n)
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "dma: map without a domain or runs");
 	sys = c->dom->sys;
 	if (!unlocked_check) {
-		lock_sys(c);
+		lock_sys(c, &locked);
 		st = check_locked(c, iova, run, ctx, n, diag);
 		if (st != MOAT_OK)
 			goto out;
@@ -225,12 +246,7 @@ moat_status moat_dma_core_map(struct moat_dma_core *c, uint64_t iova, moat_dma_c
 		uint64_t phys, pages;
 
 		run(ctx, k, &phys, &pages);
-		st = map_run(c, at, phys, pages, prot);
-		if (st == MOAT_ERR_NO_MEMORY && !c->sys_locked) {
-			/* a table page is needed: again under the lock */
-			lock_sys(c);
-			st = map_run(c, at, phys, pages, prot);
-		}
+		st = map_run(c, cur, at, phys, pages, prot, &locked);
 		if (st != MOAT_OK) {
 			moat_diag_set(diag, st, NULL, 0,
 				      "domain %u: DMA map iova 0x%llx -> phys 0x%llx, %llu page(s): %s",
@@ -243,49 +259,47 @@ moat_status moat_dma_core_map(struct moat_dma_core *c, uint64_t iova, moat_dma_c
 	if (st == MOAT_OK && unlocked_check) {
 		/* Did a writer change what is protected since the check? (Under the lock the count is
 		 * stable; without it, the fence orders the entries written before the read.) */
-		if (!c->sys_locked)
+		if (!locked)
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&sys->prot_seq, __ATOMIC_RELAXED) != checked) {
-			if (!c->sys_locked)
-				lock_sys(c);
+			lock_sys(c, &locked);
 			st = check_locked(c, iova, run, ctx, n, diag);
 		}
 	}
 	if (st == MOAT_OK && c->inval_on_map) {
-		if (!c->sys_locked)
-			lock_sys(c);
+		lock_sys(c, &locked);
 		st = core_invalidate(sys, c->dom, iova, at - iova, false, diag);
 		c->invalidations++;
 	}
 	if (st != MOAT_OK && at > iova) {
-		if (!c->sys_locked)
-			lock_sys(c);
+		lock_sys(c, &locked);
 		undo_map(c, iova, (at - iova) >> CORE_PAGE_SHIFT);
 	}
 out:
-	if (c->sys_locked) {
+	if (locked) {
 		c->locked_maps++;
-		unlock_sys(c, true);
+		unlock_sys(c, &locked);
 	}
 	return st;
 }
 
-moat_status moat_dma_core_unmap(struct moat_dma_core *c, uint64_t iova, uint64_t pages, struct moat_pt_gather *g)
+moat_status moat_dma_core_unmap(struct moat_dma_core *c, struct moat_pt_cursor *cur, uint64_t iova, uint64_t pages,
+				struct moat_pt_gather *g)
 {
 	struct moat_pt *pt = &c->dom->pt;
 	moat_status st = MOAT_ERR_NOT_FOUND;
+	bool locked = false;
 
 	if (pages == 1)
-		st = moat_pt_unmap_page(pt, iova, g);
+		st = moat_pt_unmap_page(pt, cur, iova, g);
 	else if (pages < 512)
-		st = moat_pt_unmap_pages(pt, iova, pages, g);
-	if (st == MOAT_ERR_NOT_FOUND)
+		st = moat_pt_unmap_pages(pt, cur, iova, pages, g);
+	if (st == MOAT_ERR_NOT_FOUND) {
+		/* not 4 KiB leaves in existing tables (a larger leaf, or an error): the full unmap,
+		 * one at a time beside the page path, under the system lock (it may split a leaf) */
+		lock_sys(c, &locked);
 		st = moat_pt_unmap(pt, iova, pages << CORE_PAGE_SHIFT, g);
-	if (st == MOAT_ERR_NO_MEMORY && !c->sys_locked) {
-		/* a superpage to split (never for a range mapped as one): again under the lock */
-		lock_sys(c);
-		st = moat_pt_unmap(pt, iova, pages << CORE_PAGE_SHIFT, g);
-		unlock_sys(c, true);
+		unlock_sys(c, &locked);
 	}
 	return st;
 }
@@ -296,8 +310,8 @@ moat_status moat_dma_core_invalidate(struct moat_dma_core *c, struct moat_pt_gat
 	const bool pages = g->freed_pages != 0;
 	moat_status st;
 
-	/* Not c->sys_locked: the caller may not hold the domain lock, and the gather's pages go back
-	 * through the free callback, which needs no flag. */
+	/* c->sys_locked stays false: nothing here allocates; the gather's pages go back through the
+	 * free callback, which needs no flag. */
 	core_lock(sys);
 	st = core_gather_finish(sys, c->dom, g, diag);
 	c->invalidations++;

@@ -135,7 +135,7 @@ moat_status moat_domain_map(struct moat_domain *dom, uint64_t iova, uint64_t phy
 	}
 	st = MOAT_ERR_NOT_FOUND;
 	if (size == MOAT_PAGE_SIZE)
-		st = moat_pt_map_page(&dom->pt, iova, phys, prot);
+		st = moat_pt_map_page(&dom->pt, NULL, iova, phys, prot);
 	if (st == MOAT_ERR_NOT_FOUND)
 		st = moat_pt_map(&dom->pt, iova, phys, size, prot);
 	if (st != MOAT_OK) {
@@ -159,7 +159,7 @@ static moat_status dom_unmap(struct moat_domain *dom, uint64_t iova, uint64_t si
 	moat_status st = MOAT_ERR_NOT_FOUND;
 
 	if (size == MOAT_PAGE_SIZE && dom->pt.keep_tables)
-		st = moat_pt_unmap_page(&dom->pt, iova, g);
+		st = moat_pt_unmap_page(&dom->pt, NULL, iova, g);
 	if (st == MOAT_ERR_NOT_FOUND)
 		st = moat_pt_unmap(&dom->pt, iova, size, g);
 	return st;

@@ -2,8 +2,22 @@
 /*
  * The DMA API (include/moat/dma.h): IOVAs from the allocator, table edits and invalidations
  * through the core's DMA support (include/moat/internal/dma_core.h), mapping records in an
- * open-addressing table (linear probing, deletion by backward shift: O(1) expected, no
- * tombstones), and the flush queue of the deferred policy.
+ * open-addressing table shared by the CPUs without a lock, the limit of max_mappings in per-CPU
+ * shares, and the flush queue of the deferred policy.
+ *
+ * Records: linear probing from a home slot; a slot's key is 0 (never used: a search stops), the
+ * first IOVA frame + 1 (live), TOMB (ended: searches go on, inserts take it) or BUSY | key (an
+ * insert writing the rest, or an unmap that claimed it). Inserts claim a free slot with
+ * compare-and-swap, fill it and publish the key; an unmap claims the live key with
+ * compare-and-swap (so two unmaps of one mapping end it once), checks the call against the record
+ * and either gives the key back (nothing changes) or ends it with TOMB once the entries are gone.
+ * Slots never become 0 again, so nothing between a record and its home is ever 0, and the longest
+ * distance an insert went (rec_reach) bounds every search. No record is ever moved.
+ *
+ * Credits: max_mappings of them, each live mapping holding one. A CPU takes from its own share
+ * (one compare-and-swap on its own line), else a batch from the pool, else one from any CPU's
+ * share; an unmap gives its credit to its CPU's share, which returns a batch to the pool past two
+ * batches.
  *
  * Lock order: the struct moat_dma's lock, then the allocator's locks, then the system's lock
  * (taken inside the core's functions and moat_page_alloc()).
@@ -22,12 +36,20 @@
 #define NP_MAX (1ull << NP_BITS)   /* pages in one mapping */
 #define IOVA_LIMIT (1ull << 56)    /* queue entries: first frame << NP_BITS | (pages - 1) */
 
-/*
- * One live mapping: its first IOVA frame + 1 (0: free slot), its length - 1 (a list: its pages -
- * 1), the offset in the first page, direction and kind.
- */
+#define KEY_TOMB UINT64_MAX        /* an ended record */
+#define KEY_BUSY (1ull << 63)      /* | key: claimed (live keys are below 2^45) */
+#define CREDIT_BATCH 32
+
+/* A record slot: key (see above) and what the mapping was made with (struct rec_info packed:
+ * rec_pack()), each read and written atomically. */
 struct moat_dma_rec {
 	uint64_t key;
+	uint64_t info;
+};
+
+/* One live mapping: its length - 1 (a list: its pages - 1), the offset in the first page,
+ * direction and kind. */
+struct rec_info {
 	uint32_t len_m1;
 	uint16_t offset;
 	uint8_t dir;
@@ -35,6 +57,7 @@ struct moat_dma_rec {
 };
 
 MOAT_STATIC_ASSERT(sizeof(struct moat_dma_rec) == 16, "a record is 16 bytes");
+MOAT_STATIC_ASSERT(((IOVA_LIMIT >> PAGE_SHIFT) + 1) < KEY_BUSY, "keys leave the claim bit free");
 MOAT_STATIC_ASSERT(MOAT_DMA_FQ_PER_PAGE * sizeof(uint64_t) == PAGE_SIZE, "a queue page holds 512 entries");
 
 static bool dma_ok(const struct moat_dma *d)
@@ -66,64 +89,152 @@ static uint32_t home(const struct moat_dma *d, uint64_t key)
 	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (d->rec_slots - 1);
 }
 
-static struct moat_dma_rec *rec_find(const struct moat_dma *d, uint64_t pfn, uint32_t *index)
+static uint64_t rec_pack(const struct rec_info *r)
 {
-	const uint64_t key = pfn + 1;
+	return (uint64_t)r->len_m1 | (uint64_t)r->offset << 32 | (uint64_t)r->dir << 48 | (uint64_t)r->sg << 56;
+}
 
-	for (uint32_t i = home(d, key), n = 0; n < d->rec_slots; i = (i + 1) & (d->rec_slots - 1), n++) {
+static struct rec_info rec_unpack(uint64_t v)
+{
+	return (struct rec_info){ (uint32_t)v, (uint16_t)(v >> 32), (uint8_t)(v >> 48), (uint8_t)(v >> 56) };
+}
+
+/* The pages a mapping spans. */
+static uint64_t rec_pages(const struct rec_info *r)
+{
+	return r->sg ? (uint64_t)r->len_m1 + 1 : ((r->offset + (uint64_t)r->len_m1) >> PAGE_SHIFT) + 1;
+}
+
+/* The slot holding live @key, or NULL. */
+static struct moat_dma_rec *rec_find(const struct moat_dma *d, uint64_t key)
+{
+	const uint32_t reach = __atomic_load_n(&d->rec_reach, __ATOMIC_ACQUIRE);
+	uint32_t i = home(d, key);
+
+	for (uint32_t dist = 0; dist <= reach; dist++, i = (i + 1) & (d->rec_slots - 1)) {
 		struct moat_dma_rec *r = slot(d, i);
+		const uint64_t k = __atomic_load_n(&r->key, __ATOMIC_ACQUIRE);
 
-		if (r->key == key) {
-			*index = i;
+		if (k == key)
 			return r;
-		}
-		if (!r->key)
+		if (!k)
 			return NULL;
 	}
 	return NULL;
 }
 
-static void rec_insert(struct moat_dma *d, uint64_t pfn, const struct moat_dma_rec *r)
+/* Record the mapping at @pfn. False only when no slot is free (credits keep half of them free). */
+static bool rec_insert(struct moat_dma *d, uint64_t pfn, const struct rec_info *info)
 {
 	const uint64_t key = pfn + 1;
 	uint32_t i = home(d, key);
 
-	while (slot(d, i)->key)
-		i = (i + 1) & (d->rec_slots - 1);
-	*slot(d, i) = *r;
-	slot(d, i)->key = key;
-	d->live++;
+	for (uint32_t dist = 0; dist < d->rec_slots; dist++, i = (i + 1) & (d->rec_slots - 1)) {
+		struct moat_dma_rec *r = slot(d, i);
+		uint64_t k = __atomic_load_n(&r->key, __ATOMIC_RELAXED);
+		uint32_t reach;
+
+		if ((k && k != KEY_TOMB) ||
+		    !__atomic_compare_exchange_n(&r->key, &k, KEY_BUSY | key, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		__atomic_store_n(&r->info, rec_pack(info), __ATOMIC_RELAXED);
+		/* searches must reach the slot before they can see the key */
+		reach = __atomic_load_n(&d->rec_reach, __ATOMIC_RELAXED);
+		while (dist > reach && !__atomic_compare_exchange_n(&d->rec_reach, &reach, dist, true, __ATOMIC_RELEASE,
+								      __ATOMIC_RELAXED))
+			;
+		__atomic_store_n(&r->key, key, __ATOMIC_RELEASE);
+		return true;
+	}
+	return false;
 }
 
-/* The pages a record's mapping spans. */
-static uint64_t rec_pages(const struct moat_dma_rec *r)
+/* Claim the live record of @key for an unmap: the slot, or NULL (none, or another unmap has it). */
+static struct moat_dma_rec *rec_claim(struct moat_dma *d, uint64_t key, struct rec_info *info)
 {
-	return r->sg ? (uint64_t)r->len_m1 + 1 : ((r->offset + (uint64_t)r->len_m1) >> PAGE_SHIFT) + 1;
+	struct moat_dma_rec *r = rec_find(d, key);
+	uint64_t k = key;
+
+	if (!r || !__atomic_compare_exchange_n(&r->key, &k, KEY_BUSY | key, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return NULL;
+	*info = rec_unpack(__atomic_load_n(&r->info, __ATOMIC_RELAXED));
+	return r;
 }
 
-/* Remove slot @i, shifting back the entries of its probe run that belong before it. */
-static void rec_delete(struct moat_dma *d, uint32_t i)
+/* Give a claimed record back unchanged. */
+static void rec_unclaim(struct moat_dma_rec *r, uint64_t key)
 {
-	const uint32_t mask = d->rec_slots - 1;
-	uint32_t j = i;
+	__atomic_store_n(&r->key, key, __ATOMIC_RELEASE);
+}
 
-	for (;;) {
-		struct moat_dma_rec *r;
-		uint32_t h;
+/* End a claimed record (before its IOVAs go back to the allocator). */
+static void rec_end(struct moat_dma_rec *r)
+{
+	__atomic_store_n(&r->key, KEY_TOMB, __ATOMIC_RELEASE);
+}
 
-		j = (j + 1) & mask;
-		r = slot(d, j);
-		if (!r->key)
-			break;
-		h = home(d, r->key);
-		/* r may move to i when its home is not in (i, j] (cyclically) */
-		if ((i <= j) ? (h <= i || h > j) : (h <= i && h > j)) {
-			*slot(d, i) = *r;
-			i = j;
+/* ---- credits and per-CPU counters ---- */
+
+/* A CPU's word: the maps it made << CPU_MAPS_SHIFT | its credits (at most max_mappings). */
+#define CPU_MAPS_SHIFT 20
+#define CPU_MAP (1ull << CPU_MAPS_SHIFT)
+#define CPU_CREDITS (CPU_MAP - 1)
+MOAT_STATIC_ASSERT(65536u + 2 * CREDIT_BATCH < CPU_CREDITS, "credits fit below the map count");
+
+static struct moat_dma_cpu *this_cpu(struct moat_dma *d)
+{
+	return &d->cpu[moat_plat_cpu_id() % MOAT_MAX_CPUS];
+}
+
+/* Take one credit from a CPU's word, adding @maps to its count. */
+static bool credit_from(uint64_t *word, uint64_t maps)
+{
+	uint64_t w = __atomic_load_n(word, __ATOMIC_RELAXED);
+
+	while (w & CPU_CREDITS)
+		if (__atomic_compare_exchange_n(word, &w, w - 1 + maps, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
+/*
+ * A credit for a new mapping, counted as a map of @c (one compare-and-swap on @c's own line while
+ * its share lasts); false when max_mappings are live or held by maps under way.
+ */
+static bool credit_take(struct moat_dma *d, struct moat_dma_cpu *c)
+{
+	int64_t have;
+
+	if (credit_from(&c->word, CPU_MAP))
+		return true;
+	have = __atomic_load_n(&d->credits, __ATOMIC_RELAXED);
+	while (have > 0) {
+		const int64_t take = MOAT_MIN(have, CREDIT_BATCH);
+
+		if (__atomic_compare_exchange_n(&d->credits, &have, have - take, true, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			__atomic_fetch_add(&c->word, (uint64_t)(take - 1) + CPU_MAP, __ATOMIC_RELAXED);
+			return true;
 		}
 	}
-	slot(d, i)->key = 0;
-	d->live--;
+	for (unsigned i = 0; i < MOAT_MAX_CPUS; i++) {
+		if (credit_from(&d->cpu[i].word, 0)) {
+			__atomic_fetch_add(&c->word, CPU_MAP, __ATOMIC_RELAXED);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A mapping ended (@mapped) or was never made: its credit back to @c's share, which returns a
+ * batch to the pool past two. */
+static void credit_give(struct moat_dma *d, struct moat_dma_cpu *c, bool mapped)
+{
+	uint64_t w = __atomic_add_fetch(&c->word, mapped ? 1 : 1 - CPU_MAP, __ATOMIC_RELAXED);
+
+	if ((w & CPU_CREDITS) > 2 * CREDIT_BATCH &&
+	    __atomic_compare_exchange_n(&c->word, &w, w - CREDIT_BATCH, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&d->credits, CREDIT_BATCH, __ATOMIC_RELAXED);
 }
 
 static void records_free(struct moat_dma *d)
@@ -239,7 +350,7 @@ static moat_status fq_add(struct moat_dma *d, uint64_t pfn, uint64_t npages, uin
 			return st;
 	}
 	if (!d->fq_count)
-		d->fq_start_ns = now;
+		__atomic_store_n(&d->fq_start_ns, now, __ATOMIC_RELAXED);   /* read without the lock */
 	*fq_at(d, d->fq_count) = pfn << NP_BITS | (npages - 1);
 	__atomic_store_n(&d->fq_count, d->fq_count + 1, __ATOMIC_RELAXED);
 	if (d->fq_count == d->cfg.fq_entries || fq_expired(d, now))
@@ -247,20 +358,22 @@ static moat_status fq_add(struct moat_dma *d, uint64_t pfn, uint64_t npages, uin
 	return MOAT_OK;
 }
 
-/* The clock for the time bound, read before the lock is taken: 0 when nothing is queued. */
-static uint64_t fq_clock(const struct moat_dma *d)
+/* The time bound, on a map call: a look without the lock, the lock only for a flush that looks
+ * due (@now is read before it, so an entry queued meanwhile is younger). */
+static void fq_poll(struct moat_dma *d)
 {
-	if (d->cfg.policy != MOAT_DMA_DEFERRED || !__atomic_load_n(&d->fq_count, __ATOMIC_RELAXED))
-		return 0;
-	return moat_plat_time_ns();
-}
+	uint64_t now, start;
 
-/* The time bound, on a map call, with @now from fq_clock() (an entry queued since is younger).
- * Lock held. */
-static void fq_check_time(struct moat_dma *d, uint64_t now)
-{
+	if (d->cfg.policy != MOAT_DMA_DEFERRED || !__atomic_load_n(&d->fq_count, __ATOMIC_RELAXED))
+		return;
+	now = moat_plat_time_ns();
+	start = __atomic_load_n(&d->fq_start_ns, __ATOMIC_RELAXED);
+	if (now <= start || now - start < d->cfg.fq_timeout_ns)
+		return;
+	moat_plat_lock_acquire(&d->lock);
 	if (fq_expired(d, now))
 		fq_flush(d, NULL);
+	moat_plat_lock_release(&d->lock);
 }
 
 /* ---- init / fini ---- */
@@ -353,6 +466,7 @@ moat_status moat_dma_init(struct moat_dma *d, struct moat_domain *dom, const str
 	}
 	moat_pt_gather_init(&d->held);
 	moat_plat_lock_init(&d->lock);
+	d->credits = d->cfg.max_mappings;
 	d->magic = DMA_MAGIC;
 	return MOAT_OK;
 }
@@ -366,10 +480,11 @@ moat_status moat_dma_fini(struct moat_dma *d)
 	moat_plat_lock_acquire(&d->lock);
 	/* everything still mapped goes, with the queue, under one invalidation */
 	for (uint32_t i = 0; i < d->rec_slots; i++) {
-		struct moat_dma_rec *r = slot(d, i);
+		const struct moat_dma_rec *r = slot(d, i);
+		const struct rec_info info = rec_unpack(r->info);
 
-		if (r->key)
-			moat_dma_core_unmap(&d->core, (r->key - 1) << PAGE_SHIFT, rec_pages(r), &d->held);
+		if (r->key && r->key != KEY_TOMB && !(r->key & KEY_BUSY))
+			moat_dma_core_unmap(&d->core, NULL, (r->key - 1) << PAGE_SHIFT, rec_pages(&info), &d->held);
 	}
 	st = MOAT_OK;
 	if (d->held.unmapped || d->held.freed_pages || d->held.tables_changed)
@@ -456,27 +571,40 @@ static void sg_run(const void *ctx, unsigned k, uint64_t *phys, uint64_t *pages)
 	*pages = buf_pages(sg[k].phys, sg[k].len);
 }
 
-/* Map the runs at @pfn and record the mapping (@rec), under the lock; the IOVAs go back on failure. */
-static moat_status map_locked(struct moat_dma *d, uint64_t pfn, uint64_t npages, moat_dma_core_run_fn run,
-			      const void *ctx, unsigned n, const struct moat_dma_rec *rec, struct moat_diag *diag)
+/* Take the entries of a map out again, with an invalidation (a unit may have cached them). */
+static void map_undo(struct moat_dma *d, uint64_t pfn, uint64_t npages)
+{
+	struct moat_pt_gather g;
+
+	moat_pt_gather_init(&g);
+	if (moat_dma_core_unmap(&d->core, NULL, pfn << PAGE_SHIFT, npages, &g) == MOAT_OK)
+		moat_dma_core_invalidate(&d->core, &g, NULL);
+}
+
+/* Map the runs at @pfn (IOVAs this call owns) and record the mapping (@info); the IOVAs go back
+ * on failure. */
+static moat_status map_record(struct moat_dma *d, uint64_t pfn, uint64_t npages, moat_dma_core_run_fn run,
+			      const void *ctx, unsigned n, const struct rec_info *info, struct moat_diag *diag)
 {
 	const uint32_t checked = moat_dma_core_check(&d->core, run, ctx, n);
-	const uint64_t now = fq_clock(d);
+	struct moat_dma_cpu *c = this_cpu(d);
 	moat_status st;
 
-	moat_plat_lock_acquire(&d->lock);
-	fq_check_time(d, now);
-	if (d->live == d->cfg.max_mappings) {
+	fq_poll(d);
+	if (!credit_take(d, c)) {
 		st = moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0, "dma: %u mappings live, the configured maximum",
 				   (unsigned)d->cfg.max_mappings);
 	} else {
-		st = moat_dma_core_map(&d->core, pfn << PAGE_SHIFT, run, ctx, n, dir_prot(rec->dir), checked, diag);
-		if (st == MOAT_OK) {
-			rec_insert(d, pfn, rec);
-			d->maps++;
+		st = moat_dma_core_map(&d->core, &c->cur, pfn << PAGE_SHIFT, run, ctx, n, dir_prot(info->dir), checked,
+				       diag);
+		if (st == MOAT_OK && !rec_insert(d, pfn, info)) {
+			/* not while credits keep half of the slots free */
+			map_undo(d, pfn, npages);
+			st = moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0, "dma: no free mapping record");
 		}
+		if (st != MOAT_OK)
+			credit_give(d, c, false);
 	}
-	moat_plat_lock_release(&d->lock);
 	/* after a failed invalidation a unit may still hold a translation: those IOVAs stay out */
 	if (st != MOAT_OK && st != MOAT_ERR_TIMEOUT && st != MOAT_ERR_HARDWARE)
 		moat_iova_free(&d->iova, pfn, npages);
@@ -488,7 +616,7 @@ moat_status moat_dma_map(struct moat_dma *d, uint64_t phys, uint64_t len, enum m
 {
 	const uint64_t np = buf_pages(phys, len);
 	const uint64_t buf[2] = { phys, len };
-	const struct moat_dma_rec rec = { 0, (uint32_t)(len - 1), (uint16_t)(phys & PAGE_MASK), (uint8_t)dir, 0 };
+	const struct rec_info rec = { (uint32_t)(len - 1), (uint16_t)(phys & PAGE_MASK), (uint8_t)dir, 0 };
 	uint64_t pfn;
 	moat_status st;
 
@@ -498,7 +626,7 @@ moat_status moat_dma_map(struct moat_dma *d, uint64_t phys, uint64_t len, enum m
 				     (unsigned long long)phys, (unsigned long long)len, (int)dir);
 	st = take_iova(d, np, mask, &pfn, diag);
 	if (st == MOAT_OK)
-		st = map_locked(d, pfn, np, buf_run, buf, 1, &rec, diag);
+		st = map_record(d, pfn, np, buf_run, buf, 1, &rec, diag);
 	if (st == MOAT_OK)
 		*iova = (pfn << PAGE_SHIFT) | (phys & PAGE_MASK);
 	return st;
@@ -543,10 +671,9 @@ moat_status moat_dma_map_sg(struct moat_dma *d, const struct moat_dma_sg *sg, un
 				     (int)dir);
 	st = take_iova(d, np, mask, &pfn, diag);
 	if (st == MOAT_OK) {
-		const struct moat_dma_rec rec = { 0, (uint32_t)(np - 1), (uint16_t)(sg[0].phys & PAGE_MASK),
-						  (uint8_t)dir, 1 };
+		const struct rec_info rec = { (uint32_t)(np - 1), (uint16_t)(sg[0].phys & PAGE_MASK), (uint8_t)dir, 1 };
 
-		st = map_locked(d, pfn, np, sg_run, sg, n, &rec, diag);
+		st = map_record(d, pfn, np, sg_run, sg, n, &rec, diag);
 	}
 	if (st == MOAT_OK)
 		*iova = (pfn << PAGE_SHIFT) | (sg[0].phys & PAGE_MASK);
@@ -558,30 +685,24 @@ moat_status moat_dma_map_sg(struct moat_dma *d, const struct moat_dma_sg *sg, un
  * and the rest as recorded), remove the entries and the record, and invalidate by the policy.
  * Nothing changes when the check fails.
  */
-static moat_status unmap_common(struct moat_dma *d, uint64_t iova, const struct moat_dma_rec *want,
+static moat_status unmap_common(struct moat_dma *d, uint64_t iova, const struct rec_info *want,
 				struct moat_diag *diag)
 {
-	const uint64_t pfn = iova >> PAGE_SHIFT;
-	uint64_t npages;
+	const uint64_t pfn = iova >> PAGE_SHIFT, key = pfn + 1;
+	struct moat_dma_cpu *c = this_cpu(d);
 	struct moat_pt_gather g;
 	struct moat_dma_rec *r;
-	uint32_t i;
+	struct rec_info had;
+	uint64_t npages;
 	moat_status st;
 
-	const uint64_t now = d->cfg.policy == MOAT_DMA_DEFERRED ? moat_plat_time_ns() : 0;
-
-	moat_plat_lock_acquire(&d->lock);
-	r = rec_find(d, pfn, &i);
-	if (!r) {
-		moat_plat_lock_release(&d->lock);
+	r = rec_claim(d, key, &had);
+	if (!r)
 		return moat_diag_set(diag, MOAT_ERR_NOT_FOUND, NULL, 0,
 				     "dma: unmap of IOVA 0x%llx: no live mapping starts there (never mapped, or "
 				     "already unmapped)", (unsigned long long)iova);
-	}
-	if (r->len_m1 != want->len_m1 || r->offset != want->offset || r->dir != want->dir || r->sg != want->sg) {
-		const struct moat_dma_rec had = *r;
-
-		moat_plat_lock_release(&d->lock);
+	if (had.len_m1 != want->len_m1 || had.offset != want->offset || had.dir != want->dir || had.sg != want->sg) {
+		rec_unclaim(r, key);
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
 				     "dma: unmap of IOVA 0x%llx: %s 0x%llx direction %u, but it was mapped at offset "
 				     "0x%x as %s 0x%llx direction %u", (unsigned long long)iova,
@@ -589,39 +710,46 @@ static moat_status unmap_common(struct moat_dma *d, uint64_t iova, const struct 
 				     (unsigned)want->dir, (unsigned)had.offset, had.sg ? "a list of pages" : "length",
 				     (unsigned long long)had.len_m1 + 1, (unsigned)had.dir);
 	}
-	npages = rec_pages(r);
+	npages = rec_pages(&had);
 	if (d->cfg.policy == MOAT_DMA_DEFERRED) {
-		st = moat_dma_core_unmap(&d->core, pfn << PAGE_SHIFT, npages, &d->held);
+		const uint64_t now = moat_plat_time_ns();
+
+		moat_plat_lock_acquire(&d->lock);
+		st = moat_dma_core_unmap(&d->core, &c->cur, pfn << PAGE_SHIFT, npages, &d->held);
 		if (st == MOAT_OK) {
-			rec_delete(d, i);
-			d->unmaps++;
+			/* the IOVAs stay out of the allocator until the flush: no new record for them */
+			rec_end(r);
+			credit_give(d, c, true);
 			st = fq_add(d, pfn, npages, now, diag);
+			moat_plat_lock_release(&d->lock);
+			return st;
 		}
 		moat_plat_lock_release(&d->lock);
-		return st;
+	} else {
+		moat_pt_gather_init(&g);
+		st = moat_dma_core_unmap(&d->core, &c->cur, pfn << PAGE_SHIFT, npages, &g);
+		if (st == MOAT_OK) {
+			/* strict: the one invalidation of this call, then the IOVAs may be handed out
+			 * again (the record ended first: a new mapping of them gets a new one) */
+			st = moat_dma_core_invalidate(&d->core, &g, diag);
+			rec_end(r);
+			credit_give(d, c, true);
+			if (st == MOAT_OK)
+				moat_iova_free(&d->iova, pfn, npages);
+			return st;
+		}
 	}
-	moat_pt_gather_init(&g);
-	st = moat_dma_core_unmap(&d->core, pfn << PAGE_SHIFT, npages, &g);
-	if (st == MOAT_OK) {
-		rec_delete(d, i);
-		d->unmaps++;
-	}
-	moat_plat_lock_release(&d->lock);
-	if (st != MOAT_OK)
-		return moat_diag_set(diag, st, NULL, 0, "dma: unmap of IOVA 0x%llx: the tables say %s",
-				     (unsigned long long)iova, moat_status_text(st));
-	/* strict: the one invalidation of this call, then the IOVAs may be handed out again */
-	st = moat_dma_core_invalidate(&d->core, &g, diag);
-	if (st == MOAT_OK)
-		moat_iova_free(&d->iova, pfn, npages);
-	return st;
+	/* the tables refused (nothing changed): the mapping stays */
+	rec_unclaim(r, key);
+	return moat_diag_set(diag, st, NULL, 0, "dma: unmap of IOVA 0x%llx: the tables say %s", (unsigned long long)iova,
+			     moat_status_text(st));
 }
 
 moat_status moat_dma_unmap(struct moat_dma *d, uint64_t iova, uint64_t len, enum moat_dma_dir dir,
 			   struct moat_diag *diag)
 {
 	const uint64_t np = buf_pages(iova, len);
-	const struct moat_dma_rec want = { 0, (uint32_t)(len - 1), (uint16_t)(iova & PAGE_MASK), (uint8_t)dir, 0 };
+	const struct rec_info want = { (uint32_t)(len - 1), (uint16_t)(iova & PAGE_MASK), (uint8_t)dir, 0 };
 
 	if (!dma_ok(d) || !np || np > NP_MAX || !dir_prot(dir))
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
@@ -634,7 +762,7 @@ moat_status moat_dma_unmap_sg(struct moat_dma *d, uint64_t iova, const struct mo
 			      enum moat_dma_dir dir, struct moat_diag *diag)
 {
 	const uint64_t np = sg_pages(sg, n);
-	struct moat_dma_rec want = { 0, (uint32_t)(np - 1), (uint16_t)(iova & PAGE_MASK), (uint8_t)dir, 1 };
+	const struct rec_info want = { (uint32_t)(np - 1), (uint16_t)(iova & PAGE_MASK), (uint8_t)dir, 1 };
 
 	if (!dma_ok(d) || !np || np > NP_MAX || !dir_prot(dir) || (iova & PAGE_MASK) != (sg[0].phys & PAGE_MASK))
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
@@ -657,13 +785,22 @@ moat_status moat_dma_flush(struct moat_dma *d, struct moat_diag *diag)
 
 void moat_dma_stats(struct moat_dma *d, struct moat_dma_stats *st)
 {
+	uint64_t free_credits;
+
 	moat_memset(st, 0, sizeof(*st));
 	if (!dma_ok(d))
 		return;
+	free_credits = (uint64_t)__atomic_load_n(&d->credits, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < MOAT_MAX_CPUS; i++) {
+		const uint64_t w = __atomic_load_n(&d->cpu[i].word, __ATOMIC_RELAXED);
+
+		st->maps += w >> CPU_MAPS_SHIFT;
+		free_credits += w & CPU_CREDITS;
+	}
+	/* every live mapping holds a credit; unmaps are the maps that gave theirs back */
+	st->live = free_credits < d->cfg.max_mappings ? d->cfg.max_mappings - free_credits : 0;
+	st->unmaps = st->maps >= st->live ? st->maps - st->live : 0;
 	moat_plat_lock_acquire(&d->lock);
-	st->maps = d->maps;
-	st->unmaps = d->unmaps;
-	st->live = d->live;
 	st->queued = d->fq_count;
 	st->flushes = d->flushes;
 	st->max_window_ns = d->max_window_ns;

@@ -155,7 +155,7 @@ void moat_pt_destroy(struct moat_pt *pt)
 	if (!pt || !pt->root)
 		return;
 	destroy_table(pt, pt->root, pt->root_phys, pt->cfg.levels, path, 0);
-	pt->leaf_key = 0;
+	pt->leaf.key = 0;
 	pt->root = NULL;
 	pt->root_phys = 0;
 	pt->table_pages = 0;

@@ -380,7 +380,7 @@ static moat_status map_common(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 
 	if (!pt || !pt->root)
 		return MOAT_ERR_INVALID_ARG;
-	pt->leaf_key = 0;   /* may add or replace tables */
+	__atomic_store_n(&pt->leaf.key, 0, __ATOMIC_RELAXED);   /* may add tables */
 	st = check_range(pt, iova, size, &last);
 	if (st != MOAT_OK)
 		return st;
@@ -417,14 +417,51 @@ static moat_status map_common(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 
 /* ---- one 4 KiB page, through existing tables ---- */
 
+/* The cursor a page-path call uses: the caller's on an instance that keeps its tables, else the
+ * instance's own unless calls run at once; NULL for none. */
+static struct moat_pt_cursor *cursor_of(struct moat_pt *pt, struct moat_pt_cursor *cur)
+{
+	if (cur)
+		return pt->keep_tables ? cur : NULL;
+	return pt->concurrent ? NULL : &pt->leaf;
+}
+
+/* The table @cur remembers for 2 MiB frame @key - 1, or NULL (another, or being written). */
+static uint64_t *cursor_get(const struct moat_pt_cursor *cur, uint64_t key)
+{
+	const uint64_t seq = __atomic_load_n(&cur->seq, __ATOMIC_ACQUIRE);
+	const uint64_t k = __atomic_load_n(&cur->key, __ATOMIC_RELAXED);
+	uint64_t *tbl = __atomic_load_n(&cur->tbl, __ATOMIC_RELAXED);
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if ((seq & 1) || k != key || __atomic_load_n(&cur->seq, __ATOMIC_RELAXED) != seq)
+		return NULL;
+	return tbl;
+}
+
+/* Remember @tbl for @key in @cur, unless another call is writing it. */
+static void cursor_set(struct moat_pt_cursor *cur, uint64_t *tbl, uint64_t key)
+{
+	uint64_t seq = __atomic_load_n(&cur->seq, __ATOMIC_RELAXED);
+
+	if ((seq & 1) ||
+	    !__atomic_compare_exchange_n(&cur->seq, &seq, seq + 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&cur->tbl, tbl, __ATOMIC_RELAXED);
+	__atomic_store_n(&cur->key, key, __ATOMIC_RELAXED);
+	__atomic_store_n(&cur->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
 /* The level-1 entry of @iova when every table on the way exists, else NULL. */
-static uint64_t *leaf4k_slot(struct moat_pt *pt, uint64_t iova)
+static uint64_t *leaf4k_slot(struct moat_pt *pt, struct moat_pt_cursor *cur, uint64_t iova)
 {
 	const uint64_t key = (iova >> 21) + 1;   /* the 2 MiB a last-level table covers */
-	uint64_t *tbl = pt->root;
+	uint64_t *tbl = cur ? cursor_get(cur, key) : NULL;
 
-	if (!pt->concurrent && pt->leaf_key == key)
-		return &pt->leaf_tbl[pt_index(iova, 1)];
+	if (tbl)
+		return &tbl[pt_index(iova, 1)];
+	tbl = pt->root;
 
 	for (unsigned level = pt->cfg.levels; level > 1; level--) {
 		/* acquire: a table linked by another CPU is read after its zeroed entries */
@@ -438,10 +475,8 @@ static uint64_t *leaf4k_slot(struct moat_pt *pt, uint64_t iova)
 		if (!tbl)
 			return NULL;
 	}
-	if (!pt->concurrent) {
-		pt->leaf_tbl = tbl;
-		pt->leaf_key = key;
-	}
+	if (cur)
+		cursor_set(cur, tbl, key);
 	return &tbl[pt_index(iova, 1)];
 }
 
@@ -478,15 +513,17 @@ static void gather_range(struct moat_pt_gather *g, uint64_t iova, uint64_t last)
  * The last-level entries of the @n pages from @iova (n <= MOAT_PT_PAGES_MAX: at most two tables):
  * run k is @len[k] entries from @e[k]. Returns the number of runs, 0 when a table is missing.
  */
-static unsigned page_runs(struct moat_pt *pt, uint64_t iova, uint64_t n, uint64_t *e[2], uint64_t len[2])
+static unsigned page_runs(struct moat_pt *pt, struct moat_pt_cursor *cur, uint64_t iova, uint64_t n, uint64_t *e[2],
+			  uint64_t len[2])
 {
 	unsigned runs = 0;
 
+	cur = cursor_of(pt, cur);
 	for (uint64_t k = 0; k < n; k += len[runs++]) {
 		const uint64_t at = iova + (k << PT_4K_SHIFT);
 		const uint64_t room = 512 - ((at >> PT_4K_SHIFT) & 511);
 
-		e[runs] = leaf4k_slot(pt, at);
+		e[runs] = leaf4k_slot(pt, cur, at);
 		if (!e[runs])
 			return 0;
 		len[runs] = MOAT_MIN(n - k, room);
@@ -494,7 +531,8 @@ static unsigned page_runs(struct moat_pt *pt, uint64_t iova, uint64_t n, uint64_
 	return runs;
 }
 
-moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, uint64_t n, unsigned prot)
+moat_status moat_pt_map_pages(struct moat_pt *pt, struct moat_pt_cursor *cur, uint64_t iova, uint64_t phys, uint64_t n,
+			      unsigned prot)
 {
 	uint64_t *e[2], len[2], last, bits, done = 0;
 	unsigned runs;
@@ -510,7 +548,7 @@ moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 	if (prot == 0 || (prot & ~MOAT_PT_RW) || ((phys + ((n - 1) << PT_4K_SHIFT)) & ~pt->fmt->addr_mask & ~0xfffull) ||
 	    phys + ((n - 1) << PT_4K_SHIFT) < phys)
 		return MOAT_ERR_INVALID_ARG;
-	runs = page_runs(pt, iova, n, e, len);
+	runs = page_runs(pt, cur, iova, n, e, len);
 	if (!runs)
 		return MOAT_ERR_NOT_FOUND;
 	for (unsigned r = 0; r < runs; r++)   /* every slot first: all or nothing */
@@ -530,7 +568,8 @@ moat_status moat_pt_map_pages(struct moat_pt *pt, uint64_t iova, uint64_t phys, 
 	return MOAT_OK;
 }
 
-moat_status moat_pt_unmap_pages(struct moat_pt *pt, uint64_t iova, uint64_t n, struct moat_pt_gather *g)
+moat_status moat_pt_unmap_pages(struct moat_pt *pt, struct moat_pt_cursor *cur, uint64_t iova, uint64_t n,
+				struct moat_pt_gather *g)
 {
 	uint64_t *e[2], len[2], last, done = 0;
 	unsigned runs;
@@ -541,7 +580,7 @@ moat_status moat_pt_unmap_pages(struct moat_pt *pt, uint64_t iova, uint64_t n, s
 	st = check_range(pt, iova, n << PT_4K_SHIFT, &last);
 	if (st != MOAT_OK)
 		return st;
-	runs = page_runs(pt, iova, n, e, len);
+	runs = page_runs(pt, cur, iova, n, e, len);
 	if (!runs)
 		return MOAT_ERR_NOT_FOUND;
 	for (unsigned r = 0; r < runs; r++) {   /* every page a 4 KiB leaf first: all or nothing */
@@ -566,7 +605,8 @@ moat_status moat_pt_unmap_pages(struct moat_pt *pt, uint64_t iova, uint64_t n, s
 }
 
 /* One page: the same as moat_pt_map_pages() with n = 1, in one pass. */
-moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, unsigned prot)
+moat_status moat_pt_map_page(struct moat_pt *pt, struct moat_pt_cursor *cur, uint64_t iova, uint64_t phys,
+			     unsigned prot)
 {
 	uint64_t *e, last;
 	moat_status st;
@@ -580,7 +620,7 @@ moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, u
 		return MOAT_ERR_ALIGNMENT;
 	if (prot == 0 || (prot & ~MOAT_PT_RW) || (phys & ~pt->fmt->addr_mask & ~0xfffull))
 		return MOAT_ERR_INVALID_ARG;
-	e = leaf4k_slot(pt, iova);
+	e = leaf4k_slot(pt, cursor_of(pt, cur), iova);
 	if (!e)
 		return MOAT_ERR_NOT_FOUND;
 	if (*e)
@@ -594,7 +634,7 @@ moat_status moat_pt_map_page(struct moat_pt *pt, uint64_t iova, uint64_t phys, u
 	return MOAT_OK;
 }
 
-moat_status moat_pt_unmap_page(struct moat_pt *pt, uint64_t iova, struct moat_pt_gather *g)
+moat_status moat_pt_unmap_page(struct moat_pt *pt, struct moat_pt_cursor *cur, uint64_t iova, struct moat_pt_gather *g)
 {
 	uint64_t *e, last, addr = 0;
 	unsigned prot;
@@ -605,7 +645,7 @@ moat_status moat_pt_unmap_page(struct moat_pt *pt, uint64_t iova, struct moat_pt
 	st = check_range(pt, iova, MOAT_PAGE_SIZE, &last);
 	if (st != MOAT_OK)
 		return st;
-	e = leaf4k_slot(pt, iova);
+	e = leaf4k_slot(pt, cursor_of(pt, cur), iova);
 	if (!e || !*e || pt->fmt->decode(*e, 1, &addr, &prot) != PT_LEAF)
 		return MOAT_ERR_NOT_FOUND;
 	*e = 0;
@@ -781,7 +821,7 @@ static moat_status pt_unmap(struct moat_pt *pt, uint64_t iova, uint64_t size, st
 		*unmapped = 0;
 	if (!pt || !pt->root || !g)
 		return MOAT_ERR_INVALID_ARG;
-	pt->leaf_key = 0;   /* may split leaves and free tables */
+	__atomic_store_n(&pt->leaf.key, 0, __ATOMIC_RELAXED);   /* may split leaves and free tables */
 	st = check_range(pt, iova, size, &last);
 	if (st != MOAT_OK)
 		return st;

@@ -3,11 +3,14 @@
  * The DMA API over a system with a counting unit: permissions by direction, offsets, masks,
  * protected memory, lifetime checks, one invalidation per strict unmap, the deferred queue (no
  * reuse before the invalidation, full-queue and time-bound flushes, the window), scatter-gather,
- * IOVAs already mapped, units that cache not-present entries, out of memory and bounded memory.
+ * IOVAs already mapped, units that cache not-present entries, out of memory and bounded memory,
+ * the limit of mappings kept from several CPUs, records through long churn, and a large buffer
+ * where small ones were.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "dma_test.h"
 
+#include <sched.h>
 #include <time.h>
 
 static void map_gives_the_direction_and_keeps_the_offset(void **state)
@@ -593,6 +596,123 @@ static void memory_is_bounded_and_reported(void **state)
 	fix_down(&f);
 }
 
+/* Run on CPU @cpu (false when this process may not). */
+static bool run_on(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0 && sched_getcpu() == cpu;
+}
+
+/*
+ * max_mappings holds exactly when maps come from several CPUs (each CPU takes its share of the
+ * limit in batches; a CPU whose share and the pool are empty takes from the others' shares), and
+ * every mapping ended on any CPU can be made again.
+ */
+static void the_limit_holds_across_cpus(void **state)
+{
+	(void)state;
+	struct moat_dma_config cfg = { .policy = MOAT_DMA_STRICT, .max_mappings = 100 };
+	struct moat_dma_stats st;
+	uint64_t iova[101];
+	unsigned n = 0, cpus[2], ncpu = 0;
+	cpu_set_t was;
+	struct fix f;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(was), &was), 0);
+	for (unsigned c = 0; c < CPU_SETSIZE && ncpu < 2; c++)
+		if (CPU_ISSET(c, &was))
+			cpus[ncpu++] = c;
+	if (ncpu < 2)
+		cpus[1] = cpus[0];
+	fix_up(&f, &cfg);
+	for (unsigned round = 0; round < 3; round++) {
+		/* 60 from the first CPU, the rest from the second (or the same one) */
+		assert_true(run_on((int)cpus[round % 2]));
+		for (n = 0; n < 60; n++)
+			assert_int_equal(moat_dma_map(&f.dma, 0x70000000 + n * 0x1000, 0x1000, MOAT_DMA_TO_DEVICE, 0,
+						      &iova[n], NULL), MOAT_OK);
+		assert_true(run_on((int)cpus[(round + 1) % 2]));
+		while (n < 101 && moat_dma_map(&f.dma, 0x70000000 + n * 0x1000, 0x1000, MOAT_DMA_TO_DEVICE, 0,
+					       &iova[n], NULL) == MOAT_OK)
+			n++;
+		assert_int_equal(n, 100);
+		moat_dma_stats(&f.dma, &st);
+		assert_int_equal(st.live, 100);
+		assert_int_equal(st.maps, 100 * (round + 1));
+		/* all ended from one CPU: the credits collect there and flow back */
+		for (unsigned k = 0; k < n; k++)
+			assert_int_equal(moat_dma_unmap(&f.dma, iova[k], 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+		moat_dma_stats(&f.dma, &st);
+		assert_int_equal(st.live, 0);
+		assert_int_equal(st.unmaps, 100 * (round + 1));
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof(was), &was), 0);
+	fix_down(&f);
+}
+
+/*
+ * Records are never moved and ended ones stay as markers: through long churn of many IOVAs (a
+ * ring of live mappings of mixed sizes), searches stay short, every live mapping is found, and an
+ * ended or unknown one is refused.
+ */
+static void records_stay_close_to_home_through_churn(void **state)
+{
+	(void)state;
+	struct moat_dma_config cfg = { .policy = MOAT_DMA_STRICT, .max_mappings = 2048 };
+	enum { RING = 1500 };
+	static uint64_t iova[RING], len[RING];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	struct fix f;
+
+	fix_up(&f, &cfg);
+	for (unsigned i = 0; i < 200000; i++) {
+		const unsigned k = i % RING;
+
+		if (i >= RING)
+			assert_int_equal(moat_dma_unmap(&f.dma, iova[k], len[k], MOAT_DMA_BIDIRECTIONAL, NULL), MOAT_OK);
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		len[k] = 0x1000 * (1 + x % 40);
+		assert_int_equal(moat_dma_map(&f.dma, 0x80000000 + (x % 4096) * 0x1000, len[k], MOAT_DMA_BIDIRECTIONAL, 0,
+					      &iova[k], NULL), MOAT_OK);
+	}
+	/* 4096 slots holding at most 2048: an insert finds a free slot close to its home */
+	assert_true(f.dma.rec_reach < 64);
+	for (unsigned k = 0; k < RING; k++) {
+		assert_int_equal(moat_dma_unmap(&f.dma, iova[k], len[k], MOAT_DMA_BIDIRECTIONAL, NULL), MOAT_OK);
+		assert_int_equal(moat_dma_unmap(&f.dma, iova[k], len[k], MOAT_DMA_BIDIRECTIONAL, NULL),
+				 MOAT_ERR_NOT_FOUND);
+	}
+	assert_int_equal(moat_dma_unmap(&f.dma, 0x123456000, 0x1000, MOAT_DMA_BIDIRECTIONAL, NULL), MOAT_ERR_NOT_FOUND);
+	fix_down(&f);
+}
+
+/*
+ * A 2 MiB buffer gets IOVAs where 4 KiB ones were mapped before (the domain kept that range's
+ * table): it is mapped in that table, page by page.
+ */
+static void a_large_buffer_maps_where_small_ones_were(void **state)
+{
+	(void)state;
+	/* one 2 MiB range of IOVAs: both maps must use it */
+	struct moat_dma_config cfg = { .policy = MOAT_DMA_STRICT, .iova_base = 0x200000, .iova_last = 0x3fffff };
+	uint64_t iova, phys = 0;
+	struct fix f;
+
+	fix_up(&f, &cfg);
+	assert_int_equal(moat_dma_map(&f.dma, 0x40001000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_map(&f.dma, 0x40200000, 0x200000, MOAT_DMA_FROM_DEVICE, 0, &iova, NULL), MOAT_OK);
+	assert_int_equal(iova, 0x200000);
+	assert_true(translates(&f, 0x3fffff, &phys, NULL));
+	assert_int_equal(phys, 0x403fffff);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x200000, MOAT_DMA_FROM_DEVICE, NULL), MOAT_OK);
+	assert_false(translates(&f, 0x200000, NULL, NULL));
+	fix_down(&f);
+}
+
 /* moat_dma_fini() ends every live mapping and the queue under one invalidation. */
 static void fini_unmaps_everything_at_once(void **state)
 {
@@ -639,6 +759,9 @@ int main(void)
 		cmocka_unit_test(out_of_memory_fails_cleanly),
 		cmocka_unit_test(memory_is_bounded_and_reported),
 		cmocka_unit_test(fini_unmaps_everything_at_once),
+		cmocka_unit_test(the_limit_holds_across_cpus),
+		cmocka_unit_test(records_stay_close_to_home_through_churn),
+		cmocka_unit_test(a_large_buffer_maps_where_small_ones_were),
 	};
 
 	moat_hosted_set_log_level(MOAT_LOG_ERROR);

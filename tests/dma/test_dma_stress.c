@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Threads on the DMA API: four threads mapping, checking and unmapping at once on one and on two
- * domains, in both policies, with a fifth thread flushing and reading statistics; and maps racing
- * moat_protect_add(). Runs in the sanitizer builds, and the threads again under ThreadSanitizer
- * (dma.tsan_stress, tests/dma/CMakeLists.txt).
+ * domains, in both policies, with a fifth thread flushing and reading statistics; threads racing
+ * to unmap one mapping; threads sharing one page-path cursor of the page-table engine; and maps
+ * racing moat_protect_add(). Runs in the sanitizer builds, and the threads again under
+ * ThreadSanitizer (dma.tsan_stress, tests/dma/CMakeLists.txt).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "dma_test.h"
@@ -169,6 +170,152 @@ static void threads_map_and_unmap_at_once(void **state)
 	}
 }
 
+/* Unmaps of one mapping racing each other: exactly one ends it, the others find nothing. */
+#define RACERS 3u
+
+struct unmapper {
+	struct moat_dma *dma;
+	pthread_barrier_t *start, *done;
+	uint64_t iova;             /* set before each round */
+	unsigned rounds, ok, not_found, other;
+};
+
+static void *unmap_race(void *arg)
+{
+	struct unmapper *u = arg;
+
+	for (unsigned r = 0; r < u->rounds; r++) {
+		moat_status st;
+
+		pthread_barrier_wait(u->start);
+		st = moat_dma_unmap(u->dma, __atomic_load_n(&u->iova, __ATOMIC_RELAXED), 0x800, MOAT_DMA_TO_DEVICE, NULL);
+		if (st == MOAT_OK)
+			u->ok++;
+		else if (st == MOAT_ERR_NOT_FOUND)
+			u->not_found++;
+		else
+			u->other++;
+		pthread_barrier_wait(u->done);
+	}
+	return NULL;
+}
+
+static void unmaps_racing_on_one_mapping_end_it_once(void **state)
+{
+	(void)state;
+	for (unsigned policy = MOAT_DMA_STRICT; policy <= MOAT_DMA_DEFERRED; policy++) {
+		struct moat_dma_config cfg = { .policy = policy };
+		const unsigned rounds = 300;
+		pthread_barrier_t start, done;
+		struct unmapper u[RACERS];
+		pthread_t t[RACERS];
+		struct moat_dma_stats st;
+		unsigned ok = 0, not_found = 0;
+		struct fix f;
+
+		fix_up(&f, &cfg);
+		pthread_barrier_init(&start, NULL, RACERS + 1);
+		pthread_barrier_init(&done, NULL, RACERS + 1);
+		for (unsigned i = 0; i < RACERS; i++) {
+			u[i] = (struct unmapper){ &f.dma, &start, &done, 0, rounds, 0, 0, 0 };
+			assert_int_equal(pthread_create(&t[i], NULL, unmap_race, &u[i]), 0);
+		}
+		for (unsigned r = 0; r < rounds; r++) {
+			uint64_t iova;
+
+			assert_int_equal(moat_dma_map(&f.dma, 0x91000000 + (r % 64) * 0x1000 + 0x100, 0x800,
+						      MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+			for (unsigned i = 0; i < RACERS; i++)
+				__atomic_store_n(&u[i].iova, iova, __ATOMIC_RELAXED);
+			pthread_barrier_wait(&start);
+			pthread_barrier_wait(&done);
+			assert_false(translates(&f, iova, NULL, NULL));
+		}
+		for (unsigned i = 0; i < RACERS; i++) {
+			pthread_join(t[i], NULL);
+			assert_int_equal(u[i].other, 0);
+			ok += u[i].ok;
+			not_found += u[i].not_found;
+		}
+		assert_int_equal(ok, rounds);
+		assert_int_equal(not_found, rounds * (RACERS - 1));
+		moat_dma_stats(&f.dma, &st);
+		assert_int_equal(st.live, 0);
+		assert_int_equal(st.unmaps, rounds);
+		if (policy == MOAT_DMA_STRICT)
+			assert_int_equal(st.invalidations, rounds);
+		pthread_barrier_destroy(&start);
+		pthread_barrier_destroy(&done);
+		assert_audit_clean(f.sys);
+		fix_down(&f);
+	}
+}
+
+/*
+ * The page-table engine's page path with one cursor shared by threads (as threads on one CPU
+ * share the DMA layer's per-CPU cursor): each maps and unmaps pages of its own 2 MiB, checking
+ * each one, so a cursor read half-written (one thread's table under another's address) would
+ * put an entry in the wrong table.
+ */
+struct cursor_user {
+	struct moat_pt *pt;
+	struct moat_pt_cursor *cur;
+	uint64_t base;
+	unsigned failures;
+};
+
+static void *use_cursor(void *arg)
+{
+	struct cursor_user *c = arg;
+
+	for (unsigned i = 0; i < 20000; i++) {
+		const uint64_t iova = c->base + (uint64_t)(i % 512) * 0x1000, phys = 0x40000000 + (i % 512) * 0x1000;
+		struct moat_pt_gather g;
+		uint64_t got = 0;
+
+		moat_pt_gather_init(&g);
+		if (moat_pt_map_page(c->pt, c->cur, iova, phys, MOAT_PT_READ) != MOAT_OK ||
+		    moat_pt_translate(c->pt, iova, &got, NULL, NULL) != MOAT_OK || got != phys ||
+		    moat_pt_unmap_page(c->pt, c->cur, iova, &g) != MOAT_OK || g.unmapped != 0x1000)
+			c->failures++;
+	}
+	return NULL;
+}
+
+static void threads_sharing_a_cursor_use_the_right_tables(void **state)
+{
+	(void)state;
+	struct moat_pt_config cfg = { .format = MOAT_PT_VTD_SL, .levels = 4, .page_sizes = MOAT_PT_PAGE_4K,
+				      .coherent = true };
+	struct moat_pt_ops ops = moat_pt_platform_ops();
+	struct moat_pt_cursor cur = { 0 };
+	struct cursor_user c[4];
+	pthread_t t[4];
+	struct moat_pt pt;
+
+	assert_int_equal(moat_pt_init(&pt, &cfg, &ops), MOAT_OK);
+	pt.keep_tables = true;
+	pt.concurrent = true;
+	/* the tables of four 2 MiB ranges, linked before the threads start */
+	for (unsigned i = 0; i < 4; i++) {
+		struct moat_pt_gather g;
+
+		moat_pt_gather_init(&g);
+		assert_int_equal(moat_pt_map(&pt, (i + 1) * 0x200000ull, 0x1000, 0x1000, MOAT_PT_RW), MOAT_OK);
+		assert_int_equal(moat_pt_unmap(&pt, (i + 1) * 0x200000ull, 0x1000, &g), MOAT_OK);
+		moat_pt_gather_release(&pt, &g);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		c[i] = (struct cursor_user){ &pt, &cur, (i + 1) * 0x200000ull, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, use_cursor, &c[i]), 0);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(c[i].failures, 0);
+	}
+	moat_pt_destroy(&pt);
+}
+
 #ifndef MOAT_DMA_TSAN
 /*
  * Maps racing moat_protect_add() of the pages they map: a page is never protected while a map of
@@ -253,6 +400,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(threads_map_and_unmap_at_once),
+		cmocka_unit_test(unmaps_racing_on_one_mapping_end_it_once),
+		cmocka_unit_test(threads_sharing_a_cursor_use_the_right_tables),
 #ifndef MOAT_DMA_TSAN
 		cmocka_unit_test(maps_racing_a_protection_never_win_after_it),
 #endif

@@ -335,24 +335,24 @@ static void page_fast_path_and_kept_tables(void **state)
 	unsigned prot = 0;
 
 	t_setup(&pt, &tp, 64, MOAT_PT_VTD_SL, 4, T_ALL_SIZES, false);
-	assert_int_equal(moat_pt_map_page(&pt, 0x5000, 0x9000, MOAT_PT_READ), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_map_page(&pt, NULL, 0x5000, 0x9000, MOAT_PT_READ), MOAT_ERR_NOT_FOUND);
 	assert_int_equal(moat_pt_map(&pt, 0x1000, 0x1000, K4, MOAT_PT_RW), MOAT_OK);
 	tp_flush_reset(&tp);
-	assert_int_equal(moat_pt_map_page(&pt, 0x5000, 0x9000, MOAT_PT_READ), MOAT_OK);
+	assert_int_equal(moat_pt_map_page(&pt, NULL, 0x5000, 0x9000, MOAT_PT_READ), MOAT_OK);
 	assert_true(tp.flushes >= 1);   /* the written line, on a non-coherent walker */
 	assert_int_equal(moat_pt_translate(&pt, 0x5123, &phys, &prot, NULL), MOAT_OK);
 	assert_int_equal(phys, 0x9123);
 	assert_int_equal(prot, MOAT_PT_READ);
-	assert_int_equal(moat_pt_map_page(&pt, 0x5000, 0xa000, MOAT_PT_READ), MOAT_ERR_OVERLAP);
-	assert_int_equal(moat_pt_map_page(&pt, 0x5008, 0xa000, MOAT_PT_READ), MOAT_ERR_ALIGNMENT);
-	assert_int_equal(moat_pt_map_page(&pt, 0x6000, 0xa000, 0), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_pt_map_page(&pt, NULL, 0x5000, 0xa000, MOAT_PT_READ), MOAT_ERR_OVERLAP);
+	assert_int_equal(moat_pt_map_page(&pt, NULL, 0x5008, 0xa000, MOAT_PT_READ), MOAT_ERR_ALIGNMENT);
+	assert_int_equal(moat_pt_map_page(&pt, NULL, 0x6000, 0xa000, 0), MOAT_ERR_INVALID_ARG);
 	/* a superpage is not a 4 KiB leaf: the fast unmap declines, the full one splits */
 	assert_int_equal(moat_pt_map(&pt, 2 * M2, 2 * M2, M2, MOAT_PT_RW), MOAT_OK);
 	moat_pt_gather_init(&g);
-	assert_int_equal(moat_pt_unmap_page(&pt, 2 * M2, &g), MOAT_ERR_NOT_FOUND);
-	assert_int_equal(moat_pt_unmap_page(&pt, 0x7000, &g), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_unmap_page(&pt, NULL, 2 * M2, &g), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_unmap_page(&pt, NULL, 0x7000, &g), MOAT_ERR_NOT_FOUND);
 	assert_int_equal(g.unmapped, 0);
-	assert_int_equal(moat_pt_unmap_page(&pt, 0x5000, &g), MOAT_OK);
+	assert_int_equal(moat_pt_unmap_page(&pt, NULL, 0x5000, &g), MOAT_OK);
 	assert_int_equal(g.unmapped, K4);
 	assert_int_equal(g.iova_first, 0x5000);
 	assert_int_equal(g.iova_last, 0x5fff);
@@ -383,12 +383,12 @@ static void page_fast_path_forgets_tables_that_go(void **state)
 
 	t_setup(&pt, &tp, 64, MOAT_PT_VTD_SL, 4, T_ALL_SIZES, true);
 	assert_int_equal(moat_pt_map(&pt, base + 0x1000, 0x1000, K4, MOAT_PT_RW), MOAT_OK);
-	assert_int_equal(moat_pt_map_page(&pt, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_OK);
+	assert_int_equal(moat_pt_map_page(&pt, NULL, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_OK);
 	moat_pt_gather_init(&g);
 	assert_int_equal(moat_pt_unmap(&pt, base + 0x1000, 2 * K4, &g), MOAT_OK);
 	assert_true(g.freed_pages >= 1);   /* the last-level table went */
 	moat_pt_gather_release(&pt, &g);
-	assert_int_equal(moat_pt_map_page(&pt, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_map_page(&pt, NULL, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_ERR_NOT_FOUND);
 	assert_int_equal(moat_pt_translate(&pt, base + 0x2000, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
 
 	/* an emptied table kept linked stays under a map that could take a superpage (it takes 4 KiB
@@ -410,14 +410,14 @@ static void page_fast_path_forgets_tables_that_go(void **state)
 	assert_int_equal(g.freed_pages, 0);
 	moat_pt_gather_release(&pt, &g);
 	pt.keep_tables = false;
-	assert_int_equal(moat_pt_map_page(&pt, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_OK);
+	assert_int_equal(moat_pt_map_page(&pt, NULL, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_OK);
 	/* the table freed by a full unmap, then a superpage in its place */
 	moat_pt_gather_init(&g);
 	assert_int_equal(moat_pt_unmap(&pt, base + 0x2000, K4, &g), MOAT_OK);
 	assert_true(g.freed_pages >= 1);
 	moat_pt_gather_release(&pt, &g);
 	assert_int_equal(moat_pt_map(&pt, base, 0x40000000, M2, MOAT_PT_READ), MOAT_OK);
-	assert_int_equal(moat_pt_map_page(&pt, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_map_page(&pt, NULL, base + 0x2000, 0x2000, MOAT_PT_RW), MOAT_ERR_NOT_FOUND);
 	assert_int_equal(moat_pt_translate(&pt, base + 0x2000, &phys, NULL, &size), MOAT_OK);
 	assert_int_equal(phys, 0x40002000);
 	assert_int_equal(size, M2);
@@ -439,14 +439,14 @@ static void page_runs_all_or_nothing(void **state)
 	t_setup(&pt, &tp, 64, MOAT_PT_VTD_SL, 4, T_ALL_SIZES, false);
 	assert_int_equal(moat_pt_map(&pt, base - K4, 0x1000, K4, MOAT_PT_RW), MOAT_OK);
 	/* the second table is missing: nothing written */
-	assert_int_equal(moat_pt_map_pages(&pt, base, 0x100000, 16, MOAT_PT_READ), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_map_pages(&pt, NULL, base, 0x100000, 16, MOAT_PT_READ), MOAT_ERR_NOT_FOUND);
 	assert_int_equal(moat_pt_translate(&pt, base, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
 	assert_int_equal(moat_pt_map(&pt, 6 * M2 + 15 * K4, 0x2000, K4, MOAT_PT_RW), MOAT_OK);
 	/* the last page is taken: nothing written */
-	assert_int_equal(moat_pt_map_pages(&pt, base, 0x100000, 24, MOAT_PT_READ), MOAT_ERR_OVERLAP);
+	assert_int_equal(moat_pt_map_pages(&pt, NULL, base, 0x100000, 24, MOAT_PT_READ), MOAT_ERR_OVERLAP);
 	assert_int_equal(moat_pt_translate(&pt, base, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
 	tp_flush_reset(&tp);
-	assert_int_equal(moat_pt_map_pages(&pt, base, 0x100000, 16, MOAT_PT_READ), MOAT_OK);
+	assert_int_equal(moat_pt_map_pages(&pt, NULL, base, 0x100000, 16, MOAT_PT_READ), MOAT_OK);
 	assert_int_equal(tp.flushes, 2);   /* one line of 8 entries in each table */
 	assert_int_equal(tp.flush_dones, 1);
 	for (uint64_t k = 0; k < 16; k++) {
@@ -456,10 +456,10 @@ static void page_runs_all_or_nothing(void **state)
 	}
 	/* an unmap reaching a page that is not mapped changes nothing */
 	moat_pt_gather_init(&g);
-	assert_int_equal(moat_pt_unmap_pages(&pt, base + 4 * K4, 16, &g), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_pt_unmap_pages(&pt, NULL, base + 4 * K4, 16, &g), MOAT_ERR_NOT_FOUND);
 	assert_int_equal(g.unmapped, 0);
 	assert_int_equal(moat_pt_translate(&pt, base + 4 * K4, NULL, NULL, NULL), MOAT_OK);
-	assert_int_equal(moat_pt_unmap_pages(&pt, base, 16, &g), MOAT_OK);
+	assert_int_equal(moat_pt_unmap_pages(&pt, NULL, base, 16, &g), MOAT_OK);
 	assert_int_equal(g.unmapped, 16 * K4);
 	assert_int_equal(g.iova_first, base);
 	assert_int_equal(g.iova_last, base + 16 * K4 - 1);
@@ -467,8 +467,8 @@ static void page_runs_all_or_nothing(void **state)
 	for (uint64_t k = 0; k < 16; k++)
 		assert_int_equal(moat_pt_translate(&pt, base + k * K4, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
 	moat_pt_gather_release(&pt, &g);
-	assert_int_equal(moat_pt_map_pages(&pt, base, 0x100000, 0, MOAT_PT_READ), MOAT_ERR_INVALID_ARG);
-	assert_int_equal(moat_pt_map_pages(&pt, base, 0x100000, MOAT_PT_PAGES_MAX + 1, MOAT_PT_READ),
+	assert_int_equal(moat_pt_map_pages(&pt, NULL, base, 0x100000, 0, MOAT_PT_READ), MOAT_ERR_INVALID_ARG);
+	assert_int_equal(moat_pt_map_pages(&pt, NULL, base, 0x100000, MOAT_PT_PAGES_MAX + 1, MOAT_PT_READ),
 			 MOAT_ERR_INVALID_ARG);
 	t_teardown(&pt, &tp);
 }

@@ -4,18 +4,21 @@
  * internals in src/core/dma_core.c. For the DMA layer and tests, not for hosts.
  *
  * A struct moat_dma_core serves one domain (not the host identity domain) for one DMA-layer
- * instance. That instance serializes every call below on its domain with a lock of its own, the
- * domain lock; the page tables are then edited under that lock alone. The system lock is taken
+ * instance. Calls below may run on several CPUs at once for disjoint IOVA ranges (the DMA layer
+ * owns a range from its allocation to its free): the page tables are edited through the engine's
+ * page path, which needs no lock for disjoint ranges (struct moat_pt concurrent), and 4 KiB leaves
+ * in existing tables are all a map or unmap of up to 511 pages writes. The system lock is taken
  * only:
- *  - when the tables need a page (the core's page supply, which takes it out of the host identity
- *    domain): the engine's allocation callback of a served domain fails unless the system lock is
- *    held, and the map is then done again under it;
+ *  - when a table is missing or a run has 512 pages or more: the full map or unmap (one at a time
+ *    beside the page path), which may take pages from the core's supply (the engine's allocation
+ *    callback of a served domain fails unless the system lock is held);
  *  - when the protection check without the lock cannot conclude: a writer changed the registry (or
  *    freed bookkeeping pages) meanwhile, or the range touches protected memory (it is then checked
  *    again under the lock, which also names what it hit);
  *  - for every invalidation (unit operations run under it), and after a map when a unit caches
  *    not-present entries.
- * Lock order: the domain lock, then the system lock.
+ * The DMA layer's own lock (its flush queue) may be held when calling; it comes before the system
+ * lock.
  *
  * The protection check without the lock reads the registry and the Moat-owned bitmap with atomic
  * loads between two reads of sys->prot_seq (see src/core/core_internal.h), and reads the count once
@@ -42,7 +45,8 @@ extern "C" {
 struct moat_dma_core {
 	struct moat_domain *dom;
 	struct moat_pt_ops own;         /* the domain's engine ops, given back by detach */
-	bool sys_locked;                /* this instance holds the system lock: tables may take pages */
+	bool sys_locked;                /* a call of this instance holds the system lock: tables may take
+					   pages (written and read under that lock) */
 	bool inval_on_map;              /* a unit caches not-present entries (fixed at attach) */
 	uint64_t invalidations;         /* invalidation calls made (each reaches every unit); system lock */
 	uint64_t locked_maps;           /* maps that needed the system lock; system lock */
@@ -79,30 +83,32 @@ uint32_t moat_dma_core_check(const struct moat_dma_core *c, moat_dma_core_run_fn
 
 /*
  * moat_dma_core_map() - map the @n runs @run gives, back to back from @iova (4 KiB aligned), with
- * @prot (MOAT_PT_READ/WRITE), @checked by moat_dma_core_check() (with the same runs) before. Domain
- * lock held by the caller. All or nothing.
+ * @prot (MOAT_PT_READ/WRITE), @checked by moat_dma_core_check() (with the same runs) before. The
+ * caller owns the IOVA range (no other call touches it meanwhile); @cur: its CPU's cursor of the
+ * page path (struct moat_pt_cursor, or NULL). All or nothing.
  * Returns MOAT_OK; MOAT_ERR_PROTECTED (@diag names the range hit, a warning is logged);
  * MOAT_ERR_OVERLAP (an IOVA is mapped already); MOAT_ERR_NO_MEMORY; MOAT_ERR_INVALID_ARG /
  * MOAT_ERR_ALIGNMENT (as moat_pt_map()); MOAT_ERR_MALFORMED; MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE
  * (a unit caching not-present entries failed its invalidation: the map is undone).
  */
-moat_status moat_dma_core_map(struct moat_dma_core *c, uint64_t iova, moat_dma_core_run_fn run, const void *ctx,
-			      unsigned n, unsigned prot, uint32_t checked, struct moat_diag *diag);
+moat_status moat_dma_core_map(struct moat_dma_core *c, struct moat_pt_cursor *cur, uint64_t iova,
+			      moat_dma_core_run_fn run, const void *ctx, unsigned n, unsigned prot, uint32_t checked,
+			      struct moat_diag *diag);
 
 /*
  * moat_dma_core_unmap() - remove the entries of @pages pages from @iova, which must all be mapped,
  * into @g (range, and pages to give back after the invalidation). No invalidation: see
- * moat_dma_core_invalidate(). Domain lock held by the caller.
+ * moat_dma_core_invalidate(). The caller owns the IOVA range; @cur as for moat_dma_core_map().
  * Returns MOAT_OK; MOAT_ERR_NOT_FOUND; MOAT_ERR_NO_MEMORY; MOAT_ERR_MALFORMED; MOAT_ERR_INVALID_ARG
  * (as moat_pt_unmap()). On error nothing changed.
  */
-moat_status moat_dma_core_unmap(struct moat_dma_core *c, uint64_t iova, uint64_t pages, struct moat_pt_gather *g);
+moat_status moat_dma_core_unmap(struct moat_dma_core *c, struct moat_pt_cursor *cur, uint64_t iova, uint64_t pages,
+				struct moat_pt_gather *g);
 
 /*
  * moat_dma_core_invalidate() - one invalidation on every unit covering what @g gathered, under the
  * system lock; returns after the units reported completion, then gives @g's pages back and
- * empties @g. Counted in c->invalidations. The domain lock need not be held (@g must not be shared
- * with a concurrent unmap).
+ * empties @g. Counted in c->invalidations. @g must not be shared with a concurrent unmap.
  * Returns MOAT_OK; MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (@g's pages are then kept, never reused).
  */
 moat_status moat_dma_core_invalidate(struct moat_dma_core *c, struct moat_pt_gather *g, struct moat_diag *diag);
