@@ -482,6 +482,10 @@ static moat_status tree_reserve(struct moat_iova *a, uint64_t pfn, uint64_t last
 
 /* ---- magazines ---- */
 
+/* Frames whose last-level page-table entries (8 bytes each) fill one cache line. */
+#define LINE_FRAMES ((uint64_t)MOAT_CACHE_LINE / 8u)
+#define LINE_ORDER ((unsigned)__builtin_ctzll(LINE_FRAMES))
+
 /* The cache class of a (rounded) size: log2 for the power-of-two sizes the caches hold, else -1. */
 static int size_class(uint64_t np)
 {
@@ -764,6 +768,42 @@ static __attribute__((noinline)) moat_status alloc_slow(struct moat_iova *a, uin
 	return st;
 }
 
+/*
+ * A miss of a size below LINE_FRAMES: a whole aligned block of LINE_FRAMES frames from the tree,
+ * whose top range is handed out and the rest kept in this CPU's loaded magazine (ascending, so the
+ * next allocations come top-down as from the tree), or given back when it has no room. The
+ * last-level page-table entries of a block fill one cache line, so two CPUs taking ranges this way
+ * never write the same line of entries. False when no block fits below @limit_pfn.
+ */
+static __attribute__((noinline)) bool alloc_line(struct moat_iova *a, unsigned c, uint64_t npages, uint64_t limit_pfn,
+						 uint64_t *pfn)
+{
+	struct moat_iova_cpu *cpu = &a->cpu[moat_plat_cpu_id() % MOAT_MAX_CPUS];
+	struct want w = { .np = LINE_FRAMES, .align = LINE_FRAMES, .order = LINE_ORDER, .need = 2 * LINE_FRAMES - 1,
+			  .limit = MOAT_MIN(limit_pfn, a->cfg.last_pfn) };
+	uint64_t block, k;
+	struct moat_iova_mag *m;
+
+	moat_plat_lock_acquire(&a->lock);
+	if (tree_alloc(a, &w, &block) != MOAT_OK) {
+		moat_plat_lock_release(&a->lock);
+		return false;
+	}
+	moat_plat_lock_release(&a->lock);
+	*pfn = block + LINE_FRAMES - npages;
+	moat_plat_lock_acquire(&cpu->lock);
+	m = cpu->loaded[c];
+	for (k = block; k < *pfn && m->count < a->cfg.mag_size; k += npages)
+		m->pfn[m->count++] = k;
+	moat_plat_lock_release(&cpu->lock);
+	if (k < *pfn) {
+		moat_plat_lock_acquire(&a->lock);
+		range_drain(a, k, *pfn - k);
+		moat_plat_lock_release(&a->lock);
+	}
+	return true;
+}
+
 moat_status moat_iova_alloc(struct moat_iova *a, uint64_t npages, uint64_t limit_pfn, bool aligned, uint64_t *pfn)
 {
 	int c;
@@ -774,6 +814,8 @@ moat_status moat_iova_alloc(struct moat_iova *a, uint64_t npages, uint64_t limit
 	c = a->cfg.no_cache ? -1 : size_class(npages);
 	if (c >= 0) {
 		if (cache_pop(a, (unsigned)c, npages, limit_pfn, pfn))
+			return MOAT_OK;
+		if (npages < LINE_FRAMES && alloc_line(a, (unsigned)c, npages, limit_pfn, pfn))
 			return MOAT_OK;
 		aligned = true;   /* what a cache holds must be size-aligned when it comes back */
 	}
