@@ -23,9 +23,11 @@
  *    are serialized and may come from any CPU; calls on different systems never contend.
  *    Exceptions: moat_audit_format(), moat_audit_kind_str() and moat_region_names() (pure),
  *    moat_domain_memory() and moat_owned_pages() (a single read, no lock).
- *  - Unit operations (internal/unit.h) are called with the lock held. They must not call any
- *    function of this header; they allocate pages with moat_unit_page_alloc() (which expects
- *    the lock held).
+ *  - Unit operations (internal/unit.h) are called with the unit's own lock held, and with the
+ *    system lock too, except the invalidations of the DMA API's unmaps (include/moat/dma.h),
+ *    which take the unit's lock alone. They must not call any function of this header; they
+ *    allocate pages with moat_unit_page_alloc() (which expects the system lock held), never from
+ *    invalidate().
  *  - The lock is never held across a return to the caller, never taken recursively, and only
  *    platform functions and unit operations are called under it (their hardware waits are
  *    bounded).

@@ -242,11 +242,15 @@ uint64_t moat_audit(struct moat_system *sys, struct moat_audit_report *r)
 			r->status = st;
 	}
 	a.dom = NULL;
-	for (const struct moat_unit *u = sys->units; u; u = u->next) {
+	for (struct moat_unit *u = sys->units; u; u = u->next) {
 		struct dev_walk dw = { &a, u };
+		bool entered;
 
-		if (u->ops->walk_devices)
-			u->ops->walk_devices((struct moat_unit *)u, audit_device, &dw);
+		if (!u->ops->walk_devices)
+			continue;
+		entered = core_unit_enter(u);
+		u->ops->walk_devices(u, audit_device, &dw);
+		core_unit_exit(u, entered);
 	}
 	core_unlock(sys);
 	return r->violations;

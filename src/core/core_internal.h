@@ -84,9 +84,21 @@ static inline bool core_pool_full(const struct moat_system *sys)
 
 /* ---- units and invalidation (system.c) ---- */
 
-/* Invalidate @dom's [@iova, @iova + @size) (@size 0: all) on every unit; first error returned. */
+/*
+ * A unit operation's lock, for a caller holding the system lock: taken unless that caller holds it
+ * already (an operation that allocates a page invalidates every unit, its own included). Returns
+ * whether it was taken, for core_unit_exit(). Lock order: the system lock, then a unit's.
+ */
+bool core_unit_enter(struct moat_unit *u);
+void core_unit_exit(struct moat_unit *u, bool entered);
+/* Invalidate @dom's [@iova, @iova + @size) (@size 0: all) on every unit; first error returned.
+ * System lock held. */
 moat_status core_invalidate(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova, uint64_t size,
 			    bool tables_changed, struct moat_diag *diag);
+/* core_invalidate() of leaves only (no table unlinked or split), without the system lock: each
+ * unit under its own lock. */
+moat_status core_invalidate_units(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova,
+				  uint64_t size, struct moat_diag *diag);
 /* Invalidate and then give back the pages of @g (strict); on an invalidation failure the pages are
  * kept (still Moat-owned, never reused) and the error returned. */
 moat_status core_gather_finish(struct moat_system *sys, struct moat_domain *dom, struct moat_pt_gather *g,

@@ -220,7 +220,7 @@ static void undo_map(struct moat_dma_core *c, uint64_t iova, uint64_t pages)
 		return;
 	}
 	core_gather_finish(c->dom->sys, c->dom, &g, NULL);
-	c->invalidations++;
+	__atomic_fetch_add(&c->invalidations, 1, __ATOMIC_RELAXED);
 }
 
 moat_status moat_dma_core_map(struct moat_dma_core *c, struct moat_pt_cursor *cur, uint64_t iova,
@@ -269,7 +269,7 @@ moat_status moat_dma_core_map(struct moat_dma_core *c, struct moat_pt_cursor *cu
 	if (st == MOAT_OK && c->inval_on_map) {
 		lock_sys(c, &locked);
 		st = core_invalidate(sys, c->dom, iova, at - iova, false, diag);
-		c->invalidations++;
+		__atomic_fetch_add(&c->invalidations, 1, __ATOMIC_RELAXED);
 	}
 	if (st != MOAT_OK && at > iova) {
 		lock_sys(c, &locked);
@@ -310,11 +310,23 @@ moat_status moat_dma_core_invalidate(struct moat_dma_core *c, struct moat_pt_gat
 	const bool pages = g->freed_pages != 0;
 	moat_status st;
 
+	__atomic_fetch_add(&c->invalidations, 1, __ATOMIC_RELAXED);
+	if (!pages && !g->tables_changed) {
+		/* leaves only (every strict unmap of the page path): each unit under its own lock, no
+		 * system lock; nothing to give back */
+		if (!g->unmapped)
+			return MOAT_OK;
+		st = core_invalidate_units(sys, c->dom, g->iova_first, g->iova_last - g->iova_first + 1, diag);
+		if (st != MOAT_OK)
+			moat_log(MOAT_LOG_ERROR, "domain %u: invalidation failed (%s)", (unsigned)c->dom->id,
+				 moat_status_str(st));
+		moat_pt_gather_init(g);
+		return st;
+	}
 	/* c->sys_locked stays false: nothing here allocates; the gather's pages go back through the
 	 * free callback, which needs no flag. */
 	core_lock(sys);
 	st = core_gather_finish(sys, c->dom, g, diag);
-	c->invalidations++;
 	if (pages)
 		core_settle(sys, NULL);
 	core_unlock(sys);
@@ -327,7 +339,7 @@ void moat_dma_core_counts(const struct moat_dma_core *c, uint64_t *invalidations
 
 	core_lock(sys);
 	if (invalidations)
-		*invalidations = c->invalidations;
+		*invalidations = __atomic_load_n(&c->invalidations, __ATOMIC_RELAXED);
 	if (locked_maps)
 		*locked_maps = c->locked_maps;
 	core_unlock(sys);

@@ -214,6 +214,7 @@ moat_status moat_domain_attach(struct moat_domain *dom, uint16_t segment, uint16
 	struct moat_unit_dev cur;
 	struct moat_system *sys;
 	struct moat_unit *u;
+	bool entered;
 	moat_status st;
 
 	if (!core_dom_ok(dom))
@@ -230,14 +231,12 @@ moat_status moat_domain_attach(struct moat_domain *dom, uint16_t segment, uint16
 				   DEV_ARGS(segment, rid));
 		goto out;
 	}
+	entered = core_unit_enter(u);
 	if (u->ops->lookup(u, rid, &cur) == MOAT_OK)
 		old = core_domain_by_root(sys, cur.root_phys);
-	if (old == dom) {
-		st = MOAT_OK;
-		goto out;
-	}
-	st = u->ops->attach(u, rid, dom, diag);
-	if (st == MOAT_OK) {
+	st = old == dom ? MOAT_OK : u->ops->attach(u, rid, dom, diag);
+	core_unit_exit(u, entered);
+	if (st == MOAT_OK && old != dom) {
 		if (old && old->devices)
 			old->devices--;
 		dom->devices++;
@@ -253,6 +252,7 @@ moat_status moat_domain_detach(struct moat_system *sys, uint16_t segment, uint16
 	struct moat_unit_dev cur;
 	struct moat_domain *d;
 	struct moat_unit *u;
+	bool entered;
 	moat_status st;
 
 	if (!core_sys_ok(sys))
@@ -264,12 +264,15 @@ moat_status moat_domain_detach(struct moat_system *sys, uint16_t segment, uint16
 				   DEV_ARGS(segment, rid));
 		goto out;
 	}
+	entered = core_unit_enter(u);
 	if (u->ops->lookup(u, rid, &cur) != MOAT_OK) {
+		core_unit_exit(u, entered);
 		st = moat_diag_set(diag, MOAT_ERR_NOT_FOUND, NULL, 0, "device " DEV_FMT " is not attached",
 				   DEV_ARGS(segment, rid));
 		goto out;
 	}
 	st = u->ops->detach(u, rid, diag);
+	core_unit_exit(u, entered);
 	if (st == MOAT_OK) {
 		d = core_domain_by_root(sys, cur.root_phys);
 		if (d && d->devices)

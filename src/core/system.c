@@ -79,8 +79,10 @@ moat_status moat_system_fini(struct moat_system *sys)
 	}
 	core_pool_drain(sys);
 	track_fini(sys);
-	for (struct moat_unit *u = sys->units; u; u = u->next)
+	for (struct moat_unit *u = sys->units; u; u = u->next) {
 		u->sys = NULL;
+		moat_plat_lock_fini(&u->lock);
+	}
 	sys->units = NULL;
 	sys->magic = 0;
 	core_unlock(sys);
@@ -119,17 +121,20 @@ moat_status moat_system_add_unit(struct moat_system *sys, struct moat_unit *unit
 			return MOAT_ERR_STATE;
 		}
 	}
-	/* Appended, so routing follows the order units were added in. */
+	/* Appended, so routing follows the order units were added in; published with a release store
+	 * (invalidations of the DMA layer walk the list without the system lock). */
 	unit->sys = sys;
 	unit->next = NULL;
+	unit->core_holds = false;
+	moat_plat_lock_init(&unit->lock);
 	if (!sys->units) {
-		sys->units = unit;
+		__atomic_store_n(&sys->units, unit, __ATOMIC_RELEASE);
 	} else {
 		struct moat_unit *t = sys->units;
 
 		while (t->next)
 			t = t->next;
-		t->next = unit;
+		__atomic_store_n(&t->next, unit, __ATOMIC_RELEASE);
 	}
 	sys->unit_count++;
 	core_unlock(sys);
@@ -195,14 +200,51 @@ struct moat_domain *core_domain_by_root(struct moat_system *sys, uint64_t root_p
 
 /* ---- invalidation ---- */
 
+bool core_unit_enter(struct moat_unit *u)
+{
+	if (u->core_holds)
+		return false;
+	moat_plat_lock_acquire(&u->lock);
+	u->core_holds = true;
+	return true;
+}
+
+void core_unit_exit(struct moat_unit *u, bool entered)
+{
+	if (!entered)
+		return;
+	u->core_holds = false;
+	moat_plat_lock_release(&u->lock);
+}
+
 moat_status core_invalidate(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova, uint64_t size,
 			    bool tables_changed, struct moat_diag *diag)
 {
 	moat_status first = MOAT_OK;
 
 	for (struct moat_unit *u = sys->units; u; u = u->next) {
+		const bool entered = core_unit_enter(u);
 		moat_status st = u->ops->invalidate(u, dom, iova, size, tables_changed, first == MOAT_OK ? diag : NULL);
 
+		core_unit_exit(u, entered);
+		if (st != MOAT_OK && first == MOAT_OK)
+			first = st;
+	}
+	return first;
+}
+
+moat_status core_invalidate_units(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova,
+				  uint64_t size, struct moat_diag *diag)
+{
+	moat_status first = MOAT_OK;
+
+	for (struct moat_unit *u = __atomic_load_n(&sys->units, __ATOMIC_ACQUIRE); u;
+	     u = __atomic_load_n(&u->next, __ATOMIC_ACQUIRE)) {
+		moat_status st;
+
+		moat_plat_lock_acquire(&u->lock);
+		st = u->ops->invalidate(u, dom, iova, size, false, first == MOAT_OK ? diag : NULL);
+		moat_plat_lock_release(&u->lock);
 		if (st != MOAT_OK && first == MOAT_OK)
 			first = st;
 	}
@@ -239,6 +281,7 @@ moat_status moat_flush_all(struct moat_system *sys, struct moat_diag *diag)
 		return MOAT_ERR_INVALID_ARG;
 	core_lock(sys);
 	for (struct moat_unit *u = sys->units; u; u = u->next) {
+		const bool entered = core_unit_enter(u);
 		moat_status st = MOAT_OK;
 
 		if (u->ops->flush_all) {
@@ -247,6 +290,7 @@ moat_status moat_flush_all(struct moat_system *sys, struct moat_diag *diag)
 			for (struct moat_domain *d = sys->domains; d && st == MOAT_OK; d = d->next)
 				st = u->ops->invalidate(u, d, 0, 0, true, first == MOAT_OK ? diag : NULL);
 		}
+		core_unit_exit(u, entered);
 		if (st != MOAT_OK && first == MOAT_OK)
 			first = st;
 	}
@@ -263,11 +307,16 @@ moat_status moat_fault_poll(struct moat_system *sys, struct moat_fault *out, uns
 	core_lock(sys);
 	for (struct moat_unit *u = sys->units; u; u = u->next) {
 		struct moat_fault_poll r;
+		bool entered;
+		moat_status st;
 
 		if (!u->ops->fault_poll)
 			continue;
 		moat_memset(&r, 0, sizeof(r));
-		if (u->ops->fault_poll(u, out ? out + res->count : NULL, max - res->count, &r) != MOAT_OK)
+		entered = core_unit_enter(u);
+		st = u->ops->fault_poll(u, out ? out + res->count : NULL, max - res->count, &r);
+		core_unit_exit(u, entered);
+		if (st != MOAT_OK)
 			continue;
 		res->count += MOAT_MIN(r.count, max - res->count);
 		res->remaining += r.remaining;

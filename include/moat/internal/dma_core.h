@@ -15,8 +15,11 @@
  *  - when the protection check without the lock cannot conclude: a writer changed the registry (or
  *    freed bookkeeping pages) meanwhile, or the range touches protected memory (it is then checked
  *    again under the lock, which also names what it hit);
- *  - for every invalidation (unit operations run under it), and after a map when a unit caches
- *    not-present entries.
+ *  - for an invalidation that gives table pages back or follows a change of the tables above the
+ *    leaves (rare), and after a map when a unit caches not-present entries.
+ * Any other invalidation (every strict unmap of the page path, every deferred flush) takes each
+ * unit's own lock in turn, not the system lock: unmaps on devices of different units share no
+ * lock.
  * The DMA layer's own lock (its flush queue) may be held when calling; it comes before the system
  * lock.
  *
@@ -48,7 +51,7 @@ struct moat_dma_core {
 	bool sys_locked;                /* a call of this instance holds the system lock: tables may take
 					   pages (written and read under that lock) */
 	bool inval_on_map;              /* a unit caches not-present entries (fixed at attach) */
-	uint64_t invalidations;         /* invalidation calls made (each reaches every unit); system lock */
+	uint64_t invalidations;         /* invalidation calls made (each reaches every unit); atomic */
 	uint64_t locked_maps;           /* maps that needed the system lock; system lock */
 };
 
@@ -106,9 +109,9 @@ moat_status moat_dma_core_unmap(struct moat_dma_core *c, struct moat_pt_cursor *
 				struct moat_pt_gather *g);
 
 /*
- * moat_dma_core_invalidate() - one invalidation on every unit covering what @g gathered, under the
- * system lock; returns after the units reported completion, then gives @g's pages back and
- * empties @g. Counted in c->invalidations. @g must not be shared with a concurrent unmap.
+ * moat_dma_core_invalidate() - one invalidation on every unit covering what @g gathered (each
+ * unit under its own lock; the system lock too when @g holds pages or changed tables); returns
+ * after the units reported completion, then gives @g's pages back and empties @g. Counted in c->invalidations. @g must not be shared with a concurrent unmap.
  * Returns MOAT_OK; MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (@g's pages are then kept, never reused).
  */
 moat_status moat_dma_core_invalidate(struct moat_dma_core *c, struct moat_pt_gather *g, struct moat_diag *diag);

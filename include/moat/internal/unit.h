@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What a vendor driver implements for the core: one struct moat_unit per IOMMU unit, with a small
- * set of operations. The core calls them with the system lock held (see moat/moat.h), never
- * concurrently for one system, and has no vendor branches: everything vendor-specific (context or
- * device-table entries, invalidation commands, fault records) stays behind these operations.
+ * set of operations. The core calls every operation of a unit with that unit's lock held, so
+ * operations of one unit never run at once (operations of two units may); all of them run with the
+ * system lock held too (see moat/moat.h), except invalidate(), which the DMA layer's unmaps call
+ * with the unit's lock alone. The core has no vendor branches: everything vendor-specific (context
+ * or device-table entries, invalidation commands, fault records) stays behind these operations.
  *
  * A domain, for a unit, is its id (dom->id, for cache tags) and its page-table root
  * (dom->pt.root_phys, dom->pt.cfg.levels and format); the tables are built by the core.
@@ -82,7 +84,10 @@ struct moat_unit {
 	int32_t desc_index;
 	/* core */
 	struct moat_system *sys;
-	struct moat_unit *next;
+	struct moat_unit *next;          /* atomic: read without the system lock */
+	struct moat_lock lock;           /* held around every operation */
+	bool core_holds;                 /* the system lock's holder holds the lock (written and read
+					    under the system lock): a nested call takes it no more */
 };
 
 /*
