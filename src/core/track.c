@@ -114,9 +114,9 @@ static unsigned bits_set(struct moat_system *sys, uint64_t *leaf, uint64_t pfn, 
 			changed |= TK_BIT(k);
 		}
 	}
-	if (mask & TK_BIT(TK_OWNED)) {
-		sys->track.owned_lo = MOAT_MIN(sys->track.owned_lo, pfn);
-		sys->track.owned_hi = MOAT_MAX(sys->track.owned_hi, pfn);
+	if (mask & TK_BIT(TK_OWNED)) {   /* read without the lock too */
+		__atomic_store_n(&sys->track.owned_lo, MOAT_MIN(sys->track.owned_lo, pfn), __ATOMIC_RELAXED);
+		__atomic_store_n(&sys->track.owned_hi, MOAT_MAX(sys->track.owned_hi, pfn), __ATOMIC_RELAXED);
 	}
 	if (changed & TK_BIT(TK_PENDING))
 		sys->track.pending_lo = MOAT_MIN(sys->track.pending_lo, pfn);
@@ -409,6 +409,10 @@ bool track_owned_unlocked(const struct moat_system *sys, uint64_t first, uint64_
 {
 	uint64_t pfn = first;
 
+	/* no owned frame there (the common case: Moat's pages sit together): no walk */
+	if (last < __atomic_load_n(&sys->track.owned_lo, __ATOMIC_RELAXED) ||
+	    first > __atomic_load_n(&sys->track.owned_hi, __ATOMIC_RELAXED))
+		return false;
 	if (last >= CORE_PFN_LIMIT)
 		last = CORE_PFN_LIMIT - 1;
 	while (pfn <= last) {
@@ -504,8 +508,8 @@ void track_fini(struct moat_system *sys)
 	sys->track.owned = 0;
 	sys->track.pending = 0;
 	sys->track.restore = 0;
-	sys->track.owned_lo = UINT64_MAX;
-	sys->track.owned_hi = 0;
+	__atomic_store_n(&sys->track.owned_lo, UINT64_MAX, __ATOMIC_RELAXED);
+	__atomic_store_n(&sys->track.owned_hi, 0, __ATOMIC_RELAXED);
 	sys->track.pending_lo = UINT64_MAX;
 	sys->track.restore_lo = UINT64_MAX;
 	sys->track.leaf_key = 0;
