@@ -225,7 +225,7 @@ static void undo_map(struct moat_dma_core *c, uint64_t iova, uint64_t pages)
 
 moat_status moat_dma_core_map(struct moat_dma_core *c, struct moat_pt_cursor *cur, uint64_t iova,
 			      moat_dma_core_run_fn run, const void *ctx, unsigned n, unsigned prot, uint32_t checked,
-			      struct moat_diag *diag)
+			      moat_dma_core_publish_fn publish, void *pctx, struct moat_diag *diag)
 {
 	const bool unlocked_check = !(checked & 1);
 	struct moat_system *sys;
@@ -256,10 +256,17 @@ moat_status moat_dma_core_map(struct moat_dma_core *c, struct moat_pt_cursor *cu
 		}
 		at += pages << CORE_PAGE_SHIFT;
 	}
+	if (st == MOAT_OK && publish && !publish(pctx)) {
+		st = moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0, "domain %u: DMA map iova 0x%llx: not recorded",
+				   (unsigned)c->dom->id, (unsigned long long)iova);
+	}
 	if (st == MOAT_OK && unlocked_check) {
 		/* Did a writer change what is protected since the check? (Under the lock the count is
-		 * stable; without it, the fence orders the entries written before the read.) */
-		if (!locked)
+		 * stable; without it, a full barrier orders the entries written before the read: the
+		 * publication's read-modify-write, or a fence.) */
+		if (!locked && publish)
+			moat_fence_after_rmw();
+		else if (!locked)
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&sys->prot_seq, __ATOMIC_RELAXED) != checked) {
 			lock_sys(c, &locked);
@@ -304,13 +311,15 @@ moat_status moat_dma_core_unmap(struct moat_dma_core *c, struct moat_pt_cursor *
 	return st;
 }
 
-moat_status moat_dma_core_invalidate(struct moat_dma_core *c, struct moat_pt_gather *g, struct moat_diag *diag)
+moat_status moat_dma_core_invalidate(struct moat_dma_core *c, struct moat_pt_gather *g, bool count,
+				     struct moat_diag *diag)
 {
 	struct moat_system *sys = c->dom->sys;
 	const bool pages = g->freed_pages != 0;
 	moat_status st;
 
-	__atomic_fetch_add(&c->invalidations, 1, __ATOMIC_RELAXED);
+	if (count)
+		__atomic_fetch_add(&c->invalidations, 1, __ATOMIC_RELAXED);
 	if (!pages && !g->tables_changed) {
 		/* leaves only (every strict unmap of the page path): each unit under its own lock, no
 		 * system lock; nothing to give back */

@@ -123,8 +123,9 @@ static struct moat_dma_rec *rec_find(const struct moat_dma *d, uint64_t key)
 	return NULL;
 }
 
-/* Record the mapping at @pfn. False only when no slot is free (credits keep half of them free). */
-static bool rec_insert(struct moat_dma *d, uint64_t pfn, const struct rec_info *info)
+/* Record the mapping at @pfn: its slot, or NULL only when none is free (credits keep half of them
+ * free). Claims the slot with compare-and-swap (a full barrier: see moat_dma_core_map()). */
+static struct moat_dma_rec *rec_insert(struct moat_dma *d, uint64_t pfn, const struct rec_info *info)
 {
 	const uint64_t key = pfn + 1;
 	uint32_t i = home(d, key);
@@ -144,9 +145,9 @@ static bool rec_insert(struct moat_dma *d, uint64_t pfn, const struct rec_info *
 								      __ATOMIC_RELAXED))
 			;
 		__atomic_store_n(&r->key, key, __ATOMIC_RELEASE);
-		return true;
+		return r;
 	}
-	return false;
+	return NULL;
 }
 
 /* Claim the live record of @key for an unmap: the slot, or NULL (none, or another unmap has it). */
@@ -161,10 +162,19 @@ static struct moat_dma_rec *rec_claim(struct moat_dma *d, uint64_t key, struct r
 	return r;
 }
 
-/* Give a claimed record back unchanged. */
+/* Give a claimed record back unchanged (unless its map took it back meanwhile: rec_retract()). */
 static void rec_unclaim(struct moat_dma_rec *r, uint64_t key)
 {
-	__atomic_store_n(&r->key, key, __ATOMIC_RELEASE);
+	uint64_t busy = KEY_BUSY | key;
+
+	__atomic_compare_exchange_n(&r->key, &busy, key, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+/* End the record of a map that failed after publishing it, whoever claimed it meanwhile (an unmap
+ * racing its own map: its rec_unclaim() then leaves the record ended). */
+static void rec_retract(struct moat_dma_rec *r)
+{
+	__atomic_store_n(&r->key, KEY_TOMB, __ATOMIC_RELEASE);
 }
 
 /* End a claimed record (before its IOVAs go back to the allocator). */
@@ -311,7 +321,7 @@ static moat_status fq_flush(struct moat_dma *d, struct moat_diag *diag)
 		d->held.iova_last = UINT64_MAX;
 		d->held.unmapped = MOAT_PAGE_SIZE;
 	}
-	st = moat_dma_core_invalidate(&d->core, &d->held, diag);
+	st = moat_dma_core_invalidate(&d->core, &d->held, true, diag);
 	if (st != MOAT_OK)
 		return st;
 	window = moat_plat_time_ns() - d->fq_start_ns;
@@ -488,7 +498,7 @@ moat_status moat_dma_fini(struct moat_dma *d)
 	}
 	st = MOAT_OK;
 	if (d->held.unmapped || d->held.freed_pages || d->held.tables_changed)
-		st = moat_dma_core_invalidate(&d->core, &d->held, NULL);
+		st = moat_dma_core_invalidate(&d->core, &d->held, true, NULL);
 	d->magic = 0;
 	moat_plat_lock_release(&d->lock);
 	moat_plat_lock_fini(&d->lock);
@@ -571,14 +581,20 @@ static void sg_run(const void *ctx, unsigned k, uint64_t *phys, uint64_t *pages)
 	*pages = buf_pages(sg[k].phys, sg[k].len);
 }
 
-/* Take the entries of a map out again, with an invalidation (a unit may have cached them). */
-static void map_undo(struct moat_dma *d, uint64_t pfn, uint64_t npages)
-{
-	struct moat_pt_gather g;
+/* What a map publishes once its entries are written: the record. */
+struct publication {
+	struct moat_dma *d;
+	uint64_t pfn;
+	const struct rec_info *info;
+	struct moat_dma_rec *r;
+};
 
-	moat_pt_gather_init(&g);
-	if (moat_dma_core_unmap(&d->core, NULL, pfn << PAGE_SHIFT, npages, &g) == MOAT_OK)
-		moat_dma_core_invalidate(&d->core, &g, NULL);
+static bool publish_record(void *ctx)
+{
+	struct publication *p = ctx;
+
+	p->r = rec_insert(p->d, p->pfn, p->info);
+	return p->r != NULL;
 }
 
 /* Map the runs at @pfn (IOVAs this call owns) and record the mapping (@info); the IOVAs go back
@@ -588,6 +604,7 @@ static moat_status map_record(struct moat_dma *d, uint64_t pfn, uint64_t npages,
 {
 	const uint32_t checked = moat_dma_core_check(&d->core, run, ctx, n);
 	struct moat_dma_cpu *c = this_cpu(d);
+	struct publication pub = { d, pfn, info, NULL };
 	moat_status st;
 
 	fq_poll(d);
@@ -595,15 +612,15 @@ static moat_status map_record(struct moat_dma *d, uint64_t pfn, uint64_t npages,
 		st = moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0, "dma: %u mappings live, the configured maximum",
 				   (unsigned)d->cfg.max_mappings);
 	} else {
+		/* the record goes in once the entries are written (no free slot: never while credits
+		 * keep half of them free) */
 		st = moat_dma_core_map(&d->core, &c->cur, pfn << PAGE_SHIFT, run, ctx, n, dir_prot(info->dir), checked,
-				       diag);
-		if (st == MOAT_OK && !rec_insert(d, pfn, info)) {
-			/* not while credits keep half of the slots free */
-			map_undo(d, pfn, npages);
-			st = moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0, "dma: no free mapping record");
-		}
-		if (st != MOAT_OK)
+				       publish_record, &pub, diag);
+		if (st != MOAT_OK) {
+			if (pub.r)
+				rec_retract(pub.r);
 			credit_give(d, c, false);
+		}
 	}
 	/* after a failed invalidation a unit may still hold a translation: those IOVAs stay out */
 	if (st != MOAT_OK && st != MOAT_ERR_TIMEOUT && st != MOAT_ERR_HARDWARE)
@@ -731,7 +748,7 @@ static moat_status unmap_common(struct moat_dma *d, uint64_t iova, const struct 
 		if (st == MOAT_OK) {
 			/* strict: the one invalidation of this call, then the IOVAs may be handed out
 			 * again (the record ended first: a new mapping of them gets a new one) */
-			st = moat_dma_core_invalidate(&d->core, &g, diag);
+			st = moat_dma_core_invalidate(&d->core, &g, false, diag);   /* counted as the unmap */
 			rec_end(r);
 			credit_give(d, c, true);
 			if (st == MOAT_OK)
@@ -809,5 +826,7 @@ void moat_dma_stats(struct moat_dma *d, struct moat_dma_stats *st)
 		st->record_bytes += d->fq[p] ? PAGE_SIZE : 0;
 	moat_plat_lock_release(&d->lock);
 	moat_dma_core_counts(&d->core, &st->invalidations, &st->locked_maps);
+	if (d->cfg.policy == MOAT_DMA_STRICT)
+		st->invalidations += st->unmaps;   /* one per strict unmap, made without counting */
 	moat_iova_stats(&d->iova, &st->iova);
 }

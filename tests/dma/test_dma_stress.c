@@ -131,11 +131,13 @@ static void threads_map_and_unmap_at_once(void **state)
 		pthread_t t[4], tf;
 		struct moat_dma_stats st[2];
 		uint64_t maps = 0;
+		unsigned inval0;
 
 		fix_up(&f, &cfg);
 		assert_int_equal(moat_domain_create(f.sys, &dom2), MOAT_OK);
 		assert_int_equal(moat_domain_attach(&dom2, 0, 0x20, NULL), MOAT_OK);
 		assert_int_equal(moat_dma_init(&dma2, &dom2, &cfg, NULL), MOAT_OK);
+		inval0 = f.nu.inval_calls;
 		/* threads 0-2 share the first domain, thread 3 has the second */
 		for (unsigned i = 0; i < 4; i++) {
 			w[i] = (struct worker){ i < 3 ? &f.dma : &dma2, i < 3 ? &f.dom : &dom2,
@@ -156,6 +158,8 @@ static void threads_map_and_unmap_at_once(void **state)
 		moat_dma_stats(&f.dma, &st[0]);
 		moat_dma_stats(&dma2, &st[1]);
 		assert_int_equal(st[0].maps + st[1].maps, maps);
+		/* what the statistics count is what the unit saw */
+		assert_int_equal(f.nu.inval_calls - inval0, st[0].invalidations + st[1].invalidations);
 		for (unsigned k = 0; k < 2; k++) {
 			assert_int_equal(st[k].live, 0);
 			assert_int_equal(st[k].maps, st[k].unmaps);

@@ -62,6 +62,14 @@ struct moat_dma_core {
 typedef void (*moat_dma_core_run_fn)(const void *ctx, unsigned k, uint64_t *phys, uint64_t *pages);
 
 /*
+ * Called by moat_dma_core_map() once every entry is written and before the map is confirmed (the
+ * protection read again): makes the mapping known (the DMA layer's record) with an atomic
+ * read-modify-write, which also serves as the barrier between the entries and that read. False:
+ * the map fails (MOAT_ERR_NO_SPACE) and is undone.
+ */
+typedef bool (*moat_dma_core_publish_fn)(void *ctx);
+
+/*
  * moat_dma_core_attach() - serve @dom: its engine ops are wrapped (allocation only under the
  * system lock), it keeps the table pages its unmaps empty (struct moat_pt keep_tables), and
  * whether a unit caches not-present entries is noted (units added later are not looked at).
@@ -88,7 +96,9 @@ uint32_t moat_dma_core_check(const struct moat_dma_core *c, moat_dma_core_run_fn
  * moat_dma_core_map() - map the @n runs @run gives, back to back from @iova (4 KiB aligned), with
  * @prot (MOAT_PT_READ/WRITE), @checked by moat_dma_core_check() (with the same runs) before. The
  * caller owns the IOVA range (no other call touches it meanwhile); @cur: its CPU's cursor of the
- * page path (struct moat_pt_cursor, or NULL). All or nothing.
+ * page path (struct moat_pt_cursor, or NULL). @publish (NULL: none) is called with @pctx as its
+ * type says; when the map then fails, what it published is the caller's to take back. All or
+ * nothing.
  * Returns MOAT_OK; MOAT_ERR_PROTECTED (@diag names the range hit, a warning is logged);
  * MOAT_ERR_OVERLAP (an IOVA is mapped already); MOAT_ERR_NO_MEMORY; MOAT_ERR_INVALID_ARG /
  * MOAT_ERR_ALIGNMENT (as moat_pt_map()); MOAT_ERR_MALFORMED; MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE
@@ -96,7 +106,7 @@ uint32_t moat_dma_core_check(const struct moat_dma_core *c, moat_dma_core_run_fn
  */
 moat_status moat_dma_core_map(struct moat_dma_core *c, struct moat_pt_cursor *cur, uint64_t iova,
 			      moat_dma_core_run_fn run, const void *ctx, unsigned n, unsigned prot, uint32_t checked,
-			      struct moat_diag *diag);
+			      moat_dma_core_publish_fn publish, void *pctx, struct moat_diag *diag);
 
 /*
  * moat_dma_core_unmap() - remove the entries of @pages pages from @iova, which must all be mapped,
@@ -111,10 +121,12 @@ moat_status moat_dma_core_unmap(struct moat_dma_core *c, struct moat_pt_cursor *
 /*
  * moat_dma_core_invalidate() - one invalidation on every unit covering what @g gathered (each
  * unit under its own lock; the system lock too when @g holds pages or changed tables); returns
- * after the units reported completion, then gives @g's pages back and empties @g. Counted in c->invalidations. @g must not be shared with a concurrent unmap.
+ * after the units reported completion, then gives @g's pages back and empties @g. Counted in c->invalidations when @count (a caller that counts its calls otherwise,
+ * e.g. as strict unmaps, passes false). @g must not be shared with a concurrent unmap.
  * Returns MOAT_OK; MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (@g's pages are then kept, never reused).
  */
-moat_status moat_dma_core_invalidate(struct moat_dma_core *c, struct moat_pt_gather *g, struct moat_diag *diag);
+moat_status moat_dma_core_invalidate(struct moat_dma_core *c, struct moat_pt_gather *g, bool count,
+				     struct moat_diag *diag);
 
 /* moat_dma_core_counts() - c->invalidations and c->locked_maps, read under the system lock. */
 void moat_dma_core_counts(const struct moat_dma_core *c, uint64_t *invalidations, uint64_t *locked_maps);

@@ -22,6 +22,17 @@
 #define MOAT_GENMASK(hi, lo) (((~0ull) >> (63 - (hi))) & ~((1ull << (lo)) - 1))
 #define MOAT_STATIC_ASSERT(c, m) _Static_assert(c, m)
 
+/*
+ * A full barrier right after an atomic read-modify-write (a store before it is ordered before a
+ * load after it). On x86 a locked instruction already is one (Intel SDM vol. 3A, 8.2.2: loads and
+ * stores are not reordered with locked instructions): only the compiler is held back there.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#define moat_fence_after_rmw() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#else
+#define moat_fence_after_rmw() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
+
 /* Compiler-provided memory functions: freestanding compilers may emit calls to these anyway. */
 #define moat_memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
 #define moat_memset(d, c, n) __builtin_memset((d), (c), (n))
