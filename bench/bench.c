@@ -24,31 +24,66 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The summary of @n timed parts (sorted in place). */
+static struct bench_sample summarize(double *t, unsigned n)
+{
+	struct bench_sample s = { .runs = n };
+
+	qsort(t, n, sizeof(*t), cmp_double);
+	s.min = t[0];
+	s.max = t[n - 1];
+	s.median = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+	return s;
+}
+
+static double *times_new(unsigned *min_runs, unsigned *max_runs)
+{
+	double *t;
+
+	if (*min_runs < 1)
+		*min_runs = 1;
+	if (*max_runs < *min_runs)
+		*max_runs = *min_runs;
+	t = malloc(*max_runs * sizeof(*t));
+	if (!t)
+		bench_fail("out of memory for %u repetitions", *max_runs);
+	return t;
+}
+
 struct bench_sample bench_repeat(bench_run_fn run, void *ctx, unsigned min_runs, unsigned max_runs,
 				 double budget_ns)
 {
-	struct bench_sample s = { 0 };
-	double total = 0;
-	double *t;
+	double *t = times_new(&min_runs, &max_runs), total = 0;
+	struct bench_sample s;
+	unsigned n = 0;
 
-	if (min_runs < 1)
-		min_runs = 1;
-	if (max_runs < min_runs)
-		max_runs = min_runs;
-	t = malloc(max_runs * sizeof(*t));
-	if (!t)
-		bench_fail("out of memory for %u repetitions", max_runs);
-	while (s.runs < max_runs && (s.runs < min_runs || total < budget_ns)) {
-		t[s.runs] = run(ctx);
-		total += t[s.runs];
-		s.runs++;
+	while (n < max_runs && (n < min_runs || total < budget_ns)) {
+		t[n] = run(ctx);
+		total += t[n++];
 	}
-	qsort(t, s.runs, sizeof(*t), cmp_double);
-	s.min = t[0];
-	s.max = t[s.runs - 1];
-	s.median = s.runs % 2 ? t[s.runs / 2] : (t[s.runs / 2 - 1] + t[s.runs / 2]) / 2;
+	s = summarize(t, n);
 	free(t);
 	return s;
+}
+
+void bench_repeat2(bench_run_fn run_a, void *ctx_a, bench_run_fn run_b, void *ctx_b, unsigned min_runs,
+		   unsigned max_runs, double budget_ns, struct bench_sample *a, struct bench_sample *b)
+{
+	double *ta = times_new(&min_runs, &max_runs), *tb = malloc(max_runs * sizeof(*tb)), total = 0;
+	unsigned n = 0;
+
+	if (!tb)
+		bench_fail("out of memory for %u repetitions", max_runs);
+	while (n < max_runs && (n < min_runs || total < budget_ns)) {
+		ta[n] = run_a(ctx_a);
+		tb[n] = run_b(ctx_b);
+		total += ta[n] + tb[n];
+		n++;
+	}
+	*a = summarize(ta, n);
+	*b = summarize(tb, n);
+	free(ta);
+	free(tb);
 }
 
 void bench_fail(const char *fmt, ...)

@@ -44,6 +44,14 @@ typedef double (*bench_run_fn)(void *ctx);
 struct bench_sample bench_repeat(bench_run_fn run, void *ctx, unsigned min_runs, unsigned max_runs,
 				 double budget_ns);
 
+/*
+ * bench_repeat2() - bench_repeat() of two runs taken in turns (@run_a, then @run_b, each
+ * repetition), so a change of the machine's state during the measurement (another load, the
+ * placement of virtual CPUs) reaches both alike; @budget_ns counts both. Summaries in *@a, *@b.
+ */
+void bench_repeat2(bench_run_fn run_a, void *ctx_a, bench_run_fn run_b, void *ctx_b, unsigned min_runs,
+		   unsigned max_runs, double budget_ns, struct bench_sample *a, struct bench_sample *b);
+
 /* Print "bench: wrong result: MESSAGE" and exit with status 1: a benchmark never reports a wrong build. */
 _Noreturn void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -666,100 +666,126 @@ struct spec {
 	bool ns_target;     /* under 100 ns per pair */
 };
 
-/* Per-pair ns of @kind over a fresh fixture; @threads 1 or 2, on @ndom domains (DMA kinds: 1, or
- * 2 with two threads, one domain each). */
-static double measure(enum kind kind, const struct spec *s, unsigned threads, unsigned ndom, unsigned *runs)
+/* One implementation's side of a workload: its fixture and how one repetition runs. */
+struct meas {
+	enum kind kind;
+	const struct spec *s;
+	unsigned threads;
+	struct mfix *mf;
+	struct bfix *bf;
+	struct moat_iova *ma;
+	struct lx_iova *la;
+	struct wl w;
+	struct wl2 m;
+	uint64_t inval0;
+};
+
+static double meas_run(void *ctx)
 {
-	struct mfix *mf = NULL;
-	struct bfix *bf = NULL;
-	struct moat_iova *ma = NULL;
-	struct lx_iova *la = NULL;
-	struct wl w = { .kind = kind, .pattern = s->pattern, .mask = s->mask, .ring = s->ring,
-			.ops = quick ? s->ops_quick : s->ops, .verify = quick };
-	struct bench_sample smp;
-	uint64_t inval0 = 0, inval1;
+	struct meas *x = ctx;
 
-	void *obj[THREADS] = { NULL, NULL };
-
-	switch (kind) {
-	case K_MOAT_DMA:
-		mf = mfix_new(MOAT_DMA_STRICT, ndom);
-		obj[0] = &mf->d[0];
-		obj[1] = &mf->d[ndom - 1];
-		inval0 = cu_count(&mf->cu);
-		break;
-	case K_BASE_DMA:
-		bf = bfix_new(threads, ndom);
-		obj[0] = &bf->d[0];
-		obj[1] = &bf->d[ndom - 1];
-		break;
-	case K_MOAT_IOVA:
-		obj[0] = obj[1] = ma = miova_new();
-		break;
-	case K_BASE_IOVA:
-		obj[0] = obj[1] = la = lxa_new(threads);
-		break;
-	}
-	w.obj = obj[0];
-	if (threads == 1) {
-		if (s->pattern == P_RING) {
-			w.ring_iova = calloc(s->ring, sizeof(uint64_t));
-			w.ring_len = calloc(s->ring, sizeof(uint64_t));
-			if (!w.ring_iova || !w.ring_len)
-				bench_fail("out of memory");
-		}
-		smp = bench_repeat(wl_run, &w, quick ? 1 : 5, quick ? 1 : 400, quick ? 0 : 1.5e8);
-		free(w.ring_iova);
-		free(w.ring_len);
-	} else {
-		struct wl2 m = { .proto = w, .obj = { obj[0], obj[1] } };
-
-		pick_cpus(m.pin);
-		smp = bench_repeat(wl2_run, &m, quick ? 1 : 5, quick ? 1 : 200, quick ? 0 : 1.5e8);
-	}
-	*runs = smp.runs;
-
-	/* Strict: one invalidation per unmap, for Moat and the baseline alike. */
-	if (kind == K_MOAT_DMA || kind == K_BASE_DMA) {
-		uint64_t unmaps = (uint64_t)smp.runs * threads * (w.ops + (s->pattern == P_RING ? s->ring : 0));
-
-		inval1 = mf ? cu_count(&mf->cu) : __atomic_load_n(&bf->unit.invalidations, __ATOMIC_RELAXED);
-		if (inval1 - inval0 != unmaps)
-			bench_fail("%s %s: %llu invalidations for %llu unmaps", kind_name[kind], s->name,
-				   (unsigned long long)(inval1 - inval0), (unsigned long long)unmaps);
-	}
-	if (mf)
-		mfix_free(mf);
-	if (bf)
-		bfix_free(bf);
-	if (ma)
-		miova_free(ma);
-	if (la)
-		lxa_free(la);
-	return smp.min / (double)(quick ? s->ops_quick : s->ops);
+	return x->threads == 1 ? wl_run(&x->w) : wl2_run(&x->m);
 }
 
+/* A fresh fixture of @kind for @s; @threads 1 or 2, on @ndom domains (DMA kinds: 1, or 2 with two
+ * threads, one domain each). */
+static void meas_start(struct meas *x, enum kind kind, const struct spec *s, unsigned threads, unsigned ndom)
+{
+	void *obj[THREADS] = { NULL, NULL };
+
+	memset(x, 0, sizeof(*x));
+	x->kind = kind;
+	x->s = s;
+	x->threads = threads;
+	x->w = (struct wl){ .kind = kind, .pattern = s->pattern, .mask = s->mask, .ring = s->ring,
+			    .ops = quick ? s->ops_quick : s->ops, .verify = quick };
+	switch (kind) {
+	case K_MOAT_DMA:
+		x->mf = mfix_new(MOAT_DMA_STRICT, ndom);
+		obj[0] = &x->mf->d[0];
+		obj[1] = &x->mf->d[ndom - 1];
+		x->inval0 = cu_count(&x->mf->cu);
+		break;
+	case K_BASE_DMA:
+		x->bf = bfix_new(threads, ndom);
+		obj[0] = &x->bf->d[0];
+		obj[1] = &x->bf->d[ndom - 1];
+		break;
+	case K_MOAT_IOVA:
+		obj[0] = obj[1] = x->ma = miova_new();
+		break;
+	case K_BASE_IOVA:
+		obj[0] = obj[1] = x->la = lxa_new(threads);
+		break;
+	}
+	x->w.obj = obj[0];
+	if (threads == 1 && s->pattern == P_RING) {
+		x->w.ring_iova = calloc(s->ring, sizeof(uint64_t));
+		x->w.ring_len = calloc(s->ring, sizeof(uint64_t));
+		if (!x->w.ring_iova || !x->w.ring_len)
+			bench_fail("out of memory");
+	}
+	if (threads == 2) {
+		x->m = (struct wl2){ .proto = x->w, .obj = { obj[0], obj[1] } };
+		pick_cpus(x->m.pin);
+	}
+}
+
+/* Check what the runs did (strict: one invalidation per unmap, for Moat and the baseline alike)
+ * and free the fixture; returns ns per pair of the fastest run. */
+static double meas_end(struct meas *x, const struct bench_sample *smp)
+{
+	const struct spec *s = x->s;
+
+	if (x->kind == K_MOAT_DMA || x->kind == K_BASE_DMA) {
+		const uint64_t unmaps = (uint64_t)smp->runs * x->threads * (x->w.ops + (s->pattern == P_RING ? s->ring : 0));
+		const uint64_t inval1 = x->mf ? cu_count(&x->mf->cu)
+					      : __atomic_load_n(&x->bf->unit.invalidations, __ATOMIC_RELAXED);
+
+		if (inval1 - x->inval0 != unmaps)
+			bench_fail("%s %s: %llu invalidations for %llu unmaps", kind_name[x->kind], s->name,
+				   (unsigned long long)(inval1 - x->inval0), (unsigned long long)unmaps);
+	}
+	free(x->w.ring_iova);
+	free(x->w.ring_len);
+	if (x->mf)
+		mfix_free(x->mf);
+	if (x->bf)
+		bfix_free(x->bf);
+	if (x->ma)
+		miova_free(x->ma);
+	if (x->la)
+		lxa_free(x->la);
+	return smp->min / (double)x->w.ops;
+}
+
+/* Moat and the baseline on one workload, their repetitions taken in turns. */
 static void workload(struct bench_results *rs, const struct bench_table *t, const struct spec *s, unsigned threads,
 		     bool dma, unsigned ndom)
 {
 	const enum kind km = dma ? K_MOAT_DMA : K_MOAT_IOVA, kb = dma ? K_BASE_DMA : K_BASE_IOVA;
-	unsigned runs_m, runs_b;
-	double b = measure(kb, s, threads, ndom, &runs_b);
-	double m = measure(km, s, threads, ndom, &runs_m);
+	struct bench_sample sm, sb;
+	struct meas xm, xb;
 	char name[BENCH_NAME_MAX];
 	struct bench_result *r;
+	double m, b;
 
+	meas_start(&xb, kb, s, threads, ndom);
+	meas_start(&xm, km, s, threads, ndom);
+	bench_repeat2(meas_run, &xb, meas_run, &xm, quick ? 1 : 5, quick ? 1 : (threads == 1 ? 400 : 200),
+		      quick ? 0 : 3e8, &sb, &sm);
+	b = meas_end(&xb, &sb);
+	m = meas_end(&xm, &sm);
 	snprintf(name, sizeof(name), "%s/%s%s/%uT%s", dma ? "dma/strict" : "iova", s->name,
 		 s->mask == MASK32 ? "/mask32" : "/mask39", threads, ndom == 2 ? "_2dom" : "");
 	r = bench_result_new(rs, name, "ns", m);
 	bench_baseline(r, "linux", b);
-	if (s->pair_target)
+	if (s->pair_target && ndom == 1)
 		bench_target(r, "moat/linux<=1", m / b, true, 1.0);
 	if (s->ns_target && dma && threads == 1)
 		bench_target(r, "ns<100", m, true, 100.0);
-	bench_info(r, "ops", (double)(quick ? s->ops_quick : s->ops));
-	bench_info(r, "runs", runs_m);
-	bench_info(r, "runs_linux", runs_b);
+	bench_info(r, "ops", (double)xm.w.ops);
+	bench_info(r, "runs", sm.runs);
 	bench_info(r, "threads", threads);
 	bench_info(r, "domains", ndom);
 	if (s->pattern == P_RING)

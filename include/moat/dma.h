@@ -46,12 +46,12 @@
  * range its owner alone edits go in through existing tables without a lock; the mapping records
  * are claimed and released with compare-and-swap; the limit of max_mappings is kept with per-CPU
  * shares of it. The struct moat_dma's own lock guards the flush queue (every deferred unmap, and a
- * map that finds the queue past its time bound). The system's lock (one per system) is taken for
- * an invalidation (once per strict unmap, once per deferred flush), when a table is missing (rare:
- * the domain keeps its table pages) or a mapping has 512 pages or more, when a unit caches
- * not-present entries, and on errors. So two CPUs mapping into one domain or into two share no
- * lock; strict unmaps share the system's lock for their invalidation only.
- * Lock order: the struct moat_dma's lock, the allocator's locks, the system's lock.
+ * map that finds the queue past its time bound). An invalidation (once per strict unmap, once per
+ * deferred flush) takes each IOMMU unit's own lock in turn. The system's lock (one per system) is
+ * taken when a table is missing (rare: the domain keeps its table pages) or a mapping has 512 pages
+ * or more, when a unit caches not-present entries, and on errors. So two CPUs mapping into one
+ * domain or into two share no lock; strict unmaps share the lock of their device's unit.
+ * Lock order: the struct moat_dma's lock, the allocator's locks, the system's lock, a unit's.
  * Rules: the core's moat_domain_map()/moat_domain_unmap() must not be used on a domain a struct
  * moat_dma serves (its tables are edited without the system's lock); one struct moat_dma per domain
  * (a second moat_dma_init() on it fails); moat_dma_fini() before the domain is destroyed; IOMMU
