@@ -315,13 +315,19 @@ static void map_fill(struct pt_op *op, uint64_t *tbl, unsigned level, uint64_t s
 			/* A run of leaves: one template, one store per entry; a table the survey found
 			 * in the run takes smaller leaves in place. */
 			const unsigned n = full_end - i;
-			uint64_t v = op->leaf_bits[level] | (eb + op->delta);
+			uint64_t v = op->leaf_bits[level] | (eb + op->delta), any = 0;
 
-			for (unsigned k = i; k < full_end; k++, v += esz) {
+			for (unsigned k = i; !fresh && !op->unused && k < full_end; k++)
+				any |= tbl[k];
+			if (!any) {
+				for (unsigned k = i; k < full_end; k++, v += esz)
+					tbl[k] = v;
+			}
+			for (unsigned k = i; any && k < full_end; k++, v += esz) {
 				uint64_t addr = 0;
 				unsigned prot;
 
-				if (fresh || op->unused || !tbl[k]) {
+				if (!tbl[k]) {
 					tbl[k] = v;
 					continue;
 				}
