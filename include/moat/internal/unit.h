@@ -92,7 +92,8 @@ struct moat_unit {
 
 /*
  * moat_unit_page_alloc() / moat_unit_page_free() - moat_page_alloc() / moat_page_free() for code
- * that runs with the system lock held (unit operations called by the core). Same contracts.
+ * that runs with the system lock held (unit operations called by the core, not invalidate(): the
+ * DMA layer calls it without that lock). Same contracts.
  * Taking a new page out of the host identity domain invalidates that domain on every unit, this
  * one included, before moat_unit_page_alloc() returns: a driver allocates before it starts a
  * hardware sequence that such an invalidation must not interleave with.
