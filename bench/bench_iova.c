@@ -59,6 +59,17 @@
 
 static bool quick;
 
+/* Zeroed memory on a cache-line boundary, as a kernel places such objects (static, or a slab
+ * aligned to the line): what each side keeps on a line of its own stays there. */
+static void *zalloc_lines(size_t size)
+{
+	void *p = aligned_alloc(MOAT_CACHE_LINE, (size + MOAT_CACHE_LINE - 1) / MOAT_CACHE_LINE * MOAT_CACHE_LINE);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * A unit that only counts its invalidations (the hardware round trip is not measured here)
  * ------------------------------------------------------------------------------------------- */
@@ -175,7 +186,7 @@ struct mfix {
 
 static struct mfix *mfix_new(enum moat_dma_policy policy, unsigned ndom)
 {
-	struct mfix *f = calloc(1, sizeof(*f));
+	struct mfix *f = zalloc_lines(sizeof(*f));
 	struct moat_system_config cfg = { .pt = pt_config() };
 	struct moat_dma_config dcfg = { .policy = policy };
 	struct moat_diag diag;
@@ -266,7 +277,7 @@ static void __attribute__((noinline)) base_invalidate(struct bdom *b, uint64_t i
 
 static struct bfix *bfix_new(unsigned ncpus, unsigned ndom)
 {
-	struct bfix *f = calloc(1, sizeof(*f));
+	struct bfix *f = zalloc_lines(sizeof(*f));
 	struct moat_pt_config cfg = pt_config();
 	struct moat_pt_ops ops = moat_pt_platform_ops();
 	moat_status st;
@@ -310,7 +321,7 @@ static void bfix_free(struct bfix *f)
 
 static struct moat_iova *miova_new(void)
 {
-	struct moat_iova *a = calloc(1, sizeof(*a));
+	struct moat_iova *a = zalloc_lines(sizeof(*a));
 	struct moat_iova_config cfg = { .base_pfn = SPACE_BASE_PFN, .last_pfn = SPACE_LAST_PFN };
 	moat_status st;
 
@@ -329,7 +340,7 @@ static void miova_free(struct moat_iova *a)
 
 static struct lx_iova *lxa_new(unsigned ncpus)
 {
-	struct lx_iova *d = calloc(1, sizeof(*d));
+	struct lx_iova *d = zalloc_lines(sizeof(*d));
 
 	if (!d || lx_iova_init(d, SPACE_BASE_PFN, ncpus) != 0)
 		bench_fail("linux allocator: init failed");

@@ -85,7 +85,9 @@ struct moat_unit {
 	/* core */
 	struct moat_system *sys;
 	struct moat_unit *next;          /* atomic: read without the system lock */
-	struct moat_lock lock;           /* held around every operation */
+	/* held around every operation; on a line of its own (the fields above are read by every
+	 * CPU that invalidates) */
+	_Alignas(MOAT_CACHE_LINE) struct moat_lock lock;
 	bool core_holds;                 /* the system lock's holder holds the lock (written and read
 					    under the system lock): a nested call takes it no more */
 };
