@@ -7,10 +7,12 @@
  *
  * Records: linear probing from a home slot; a slot's key is 0 (never used: a search stops), the
  * first IOVA frame + 1 (live), TOMB (ended: searches go on, inserts take it) or BUSY | key (an
- * insert writing the rest, or an unmap that claimed it). Inserts claim a free slot with
- * compare-and-swap, fill it and publish the key; an unmap claims the live key with
- * compare-and-swap (so two unmaps of one mapping end it once), checks the call against the record
- * and either gives the key back (nothing changes) or ends it with TOMB once the entries are gone.
+ * map whose entries are not confirmed yet, or an unmap that claimed it). A map claims a free slot
+ * with compare-and-swap once its entries are written, fills it, and publishes the key when the map
+ * is confirmed (or ends it when the map fails: no unmap can take a record of a map under way); an
+ * unmap claims the live key with compare-and-swap (so two unmaps of one mapping end it once),
+ * checks the call against the record and either gives the key back (nothing changes) or ends it
+ * with TOMB once the entries are gone.
  * Slots never become 0 again, so nothing between a record and its home is ever 0, and the longest
  * distance an insert went (rec_reach) bounds every search. No record is ever moved.
  *
@@ -123,8 +125,11 @@ static struct moat_dma_rec *rec_find(const struct moat_dma *d, uint64_t key)
 	return NULL;
 }
 
-/* Record the mapping at @pfn: its slot, or NULL only when none is free (credits keep half of them
- * free). Claims the slot with compare-and-swap (a full barrier: see moat_dma_core_map()). */
+/*
+ * Record the mapping at @pfn, still claimed (BUSY | key: no unmap can take it before rec_open()):
+ * its slot, or NULL only when none is free (credits keep half of them free). Takes the slot with
+ * compare-and-swap (a full barrier: see moat_dma_core_map()).
+ */
 static struct moat_dma_rec *rec_insert(struct moat_dma *d, uint64_t pfn, const struct rec_info *info)
 {
 	const uint64_t key = pfn + 1;
@@ -144,7 +149,6 @@ static struct moat_dma_rec *rec_insert(struct moat_dma *d, uint64_t pfn, const s
 		while (dist > reach && !__atomic_compare_exchange_n(&d->rec_reach, &reach, dist, true, __ATOMIC_RELEASE,
 								      __ATOMIC_RELAXED))
 			;
-		__atomic_store_n(&r->key, key, __ATOMIC_RELEASE);
 		return r;
 	}
 	return NULL;
@@ -162,22 +166,13 @@ static struct moat_dma_rec *rec_claim(struct moat_dma *d, uint64_t key, struct r
 	return r;
 }
 
-/* Give a claimed record back unchanged (unless its map took it back meanwhile: rec_retract()). */
-static void rec_unclaim(struct moat_dma_rec *r, uint64_t key)
+/* Make a claimed record live: a new one once its map is confirmed, or one an unmap gave back. */
+static void rec_open(struct moat_dma_rec *r, uint64_t key)
 {
-	uint64_t busy = KEY_BUSY | key;
-
-	__atomic_compare_exchange_n(&r->key, &busy, key, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->key, key, __ATOMIC_RELEASE);
 }
 
-/* End the record of a map that failed after publishing it, whoever claimed it meanwhile (an unmap
- * racing its own map: its rec_unclaim() then leaves the record ended). */
-static void rec_retract(struct moat_dma_rec *r)
-{
-	__atomic_store_n(&r->key, KEY_TOMB, __ATOMIC_RELEASE);
-}
-
-/* End a claimed record (before its IOVAs go back to the allocator). */
+/* End a claimed record (before its IOVAs go back to the allocator, or when its map failed). */
 static void rec_end(struct moat_dma_rec *r)
 {
 	__atomic_store_n(&r->key, KEY_TOMB, __ATOMIC_RELEASE);
@@ -616,9 +611,11 @@ static moat_status map_record(struct moat_dma *d, uint64_t pfn, uint64_t npages,
 		 * keep half of them free) */
 		st = moat_dma_core_map(&d->core, &c->cur, pfn << PAGE_SHIFT, run, ctx, n, dir_prot(info->dir), checked,
 				       publish_record, &pub, diag);
-		if (st != MOAT_OK) {
+		if (st == MOAT_OK) {
+			rec_open(pub.r, pfn + 1);
+		} else {
 			if (pub.r)
-				rec_retract(pub.r);
+				rec_end(pub.r);
 			credit_give(d, c, false);
 		}
 	}
@@ -719,7 +716,7 @@ static moat_status unmap_common(struct moat_dma *d, uint64_t iova, const struct 
 				     "dma: unmap of IOVA 0x%llx: no live mapping starts there (never mapped, or "
 				     "already unmapped)", (unsigned long long)iova);
 	if (had.len_m1 != want->len_m1 || had.offset != want->offset || had.dir != want->dir || had.sg != want->sg) {
-		rec_unclaim(r, key);
+		rec_open(r, key);
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
 				     "dma: unmap of IOVA 0x%llx: %s 0x%llx direction %u, but it was mapped at offset "
 				     "0x%x as %s 0x%llx direction %u", (unsigned long long)iova,
@@ -757,7 +754,7 @@ static moat_status unmap_common(struct moat_dma *d, uint64_t iova, const struct 
 		}
 	}
 	/* the tables refused (nothing changed): the mapping stays */
-	rec_unclaim(r, key);
+	rec_open(r, key);
 	return moat_diag_set(diag, st, NULL, 0, "dma: unmap of IOVA 0x%llx: the tables say %s", (unsigned long long)iova,
 			     moat_status_text(st));
 }

@@ -63,9 +63,9 @@ typedef void (*moat_dma_core_run_fn)(const void *ctx, unsigned k, uint64_t *phys
 
 /*
  * Called by moat_dma_core_map() once every entry is written and before the map is confirmed (the
- * protection read again): makes the mapping known (the DMA layer's record) with an atomic
- * read-modify-write, which also serves as the barrier between the entries and that read. False:
- * the map fails (MOAT_ERR_NO_SPACE) and is undone.
+ * protection read again): takes what records the mapping (the DMA layer's record, not yet live)
+ * with an atomic read-modify-write, which also serves as the barrier between the entries and that
+ * read. False: the map fails (MOAT_ERR_NO_SPACE) and is undone.
  */
 typedef bool (*moat_dma_core_publish_fn)(void *ctx);
 
