@@ -50,7 +50,7 @@
  * deferred flush) takes each IOMMU unit's own lock in turn. The system's lock (one per system) is
  * taken when a table is missing (rare: the domain keeps its table pages) or a mapping has 512 pages
  * or more, when a unit caches not-present entries, and on errors. So two CPUs mapping into one
- * domain or into two share no lock; strict unmaps share the lock of their device's unit.
+ * domain or into two share no lock; strict unmaps share the units' locks, one at a time.
  * Lock order: the struct moat_dma's lock, the allocator's locks, the system's lock, a unit's.
  * Rules: the core's moat_domain_map()/moat_domain_unmap() must not be used on a domain a struct
  * moat_dma serves (its tables are edited without the system's lock); one struct moat_dma per domain
