@@ -126,6 +126,10 @@ struct moat_domain {
 	struct moat_system *sys;
 	struct moat_domain *next;
 	uint32_t magic;
+	/* Bit i: a device was attached to this domain through the unit added i-th (set before the
+	 * unit's attach, under the unit's lock; never cleared). Only those units can cache its
+	 * translations, so only those are invalidated (units from the 65th on always are). Atomic. */
+	uint64_t units_seen;
 };
 
 /* Bookkeeping of Moat-owned pages (see the header comment). Private. */
@@ -206,7 +210,8 @@ moat_status moat_system_fini(struct moat_system *sys);
 /*
  * moat_system_add_unit() - make @unit (a driver's unit, internal/unit.h, caller storage, with
  * ops set) part of @sys: devices it routes can be attached, and it is invalidated after every
- * unmap. Units are never removed before moat_system_fini().
+ * unmap of a domain one of its devices was attached to. Units are never removed before
+ * moat_system_fini().
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, ops missing attach/detach/lookup/invalidate, or a
  * desc_index outside the system description); MOAT_ERR_STATE (system not initialized, or the unit
  * already belongs to a system).
@@ -237,7 +242,9 @@ uint64_t moat_owned_pages(const struct moat_system *sys);
 
 /*
  * moat_domain_create() - set up @dom (caller storage) as an empty domain of @sys, in the system's
- * page-table format, with the lowest free domain id.
+ * page-table format, with the lowest free domain id. Invalidations of a domain reach the units a
+ * device of it was ever attached through (moat_domain_attach()): no other unit can have cached its
+ * translations.
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, system not initialized); MOAT_ERR_STATE (@dom is
  * already a live domain of @sys); MOAT_ERR_NO_SPACE (every domain id in use); MOAT_ERR_NO_MEMORY
  * (no page for the root table). On error nothing changes.
@@ -245,7 +252,7 @@ uint64_t moat_owned_pages(const struct moat_system *sys);
 moat_status moat_domain_create(struct moat_system *sys, struct moat_domain *dom);
 
 /*
- * moat_domain_destroy() - invalidate the domain in every unit, free its tables and take it out of
+ * moat_domain_destroy() - invalidate the domain in its units, free its tables and take it out of
  * its system. Destroying the host identity domain ends the host policy (later Moat-owned pages
  * are no longer taken out of anything).
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL or not a live domain); MOAT_ERR_BUSY (devices are
@@ -275,7 +282,7 @@ moat_status moat_domain_map(struct moat_domain *dom, uint64_t iova, uint64_t phy
 
 /*
  * moat_domain_unmap() - remove the translation of [@iova, @iova + @size), which must be mapped in
- * full (part of a superpage is split off). Strict: every unit is invalidated for the range (and
+ * full (part of a superpage is split off). Strict: its units are invalidated for the range (and
  * its paging-structure caches when tables changed) before this returns, and only then are the
  * emptied table pages given back.
  * Returns MOAT_OK; MOAT_ERR_NOT_FOUND (a page of the range is not mapped); MOAT_ERR_ALIGNMENT;

@@ -90,6 +90,8 @@ static inline bool core_pool_full(const struct moat_system *sys)
  * whether it was taken, for core_unit_exit(). Lock order: the system lock, then a unit's.
  */
 bool core_unit_enter(struct moat_unit *u);
+/* Whether a device of @dom was ever attached through @u (so @u may cache its translations). */
+bool core_unit_saw(const struct moat_unit *u, const struct moat_domain *dom);
 void core_unit_exit(struct moat_unit *u, bool entered);
 /* Invalidate @dom's [@iova, @iova + @size) (@size 0: all) on every unit; first error returned.
  * System lock held. */

@@ -125,6 +125,7 @@ moat_status moat_system_add_unit(struct moat_system *sys, struct moat_unit *unit
 	 * (invalidations of the DMA layer walk the list without the system lock). */
 	unit->sys = sys;
 	unit->next = NULL;
+	unit->index = sys->unit_count;
 	unit->core_holds = false;
 	moat_plat_lock_init(&unit->lock);
 	if (!sys->units) {
@@ -200,6 +201,11 @@ struct moat_domain *core_domain_by_root(struct moat_system *sys, uint64_t root_p
 
 /* ---- invalidation ---- */
 
+bool core_unit_saw(const struct moat_unit *u, const struct moat_domain *dom)
+{
+	return u->index >= 64 || (__atomic_load_n(&dom->units_seen, __ATOMIC_RELAXED) >> u->index & 1);
+}
+
 bool core_unit_enter(struct moat_unit *u)
 {
 	if (u->core_holds)
@@ -224,8 +230,10 @@ moat_status core_invalidate(struct moat_system *sys, const struct moat_domain *d
 
 	for (struct moat_unit *u = sys->units; u; u = u->next) {
 		const bool entered = core_unit_enter(u);
-		moat_status st = u->ops->invalidate(u, dom, iova, size, tables_changed, first == MOAT_OK ? diag : NULL);
+		moat_status st = MOAT_OK;
 
+		if (core_unit_saw(u, dom))
+			st = u->ops->invalidate(u, dom, iova, size, tables_changed, first == MOAT_OK ? diag : NULL);
 		core_unit_exit(u, entered);
 		if (st != MOAT_OK && first == MOAT_OK)
 			first = st;
@@ -240,10 +248,14 @@ moat_status core_invalidate_units(struct moat_system *sys, const struct moat_dom
 
 	for (struct moat_unit *u = __atomic_load_n(&sys->units, __ATOMIC_ACQUIRE); u;
 	     u = __atomic_load_n(&u->next, __ATOMIC_ACQUIRE)) {
-		moat_status st;
+		moat_status st = MOAT_OK;
 
+		/* The mask is read under the unit's lock, which an attach through the unit holds from
+		 * setting its bit to writing the device's entry: either this sees the bit, or the entries
+		 * this call removed were gone before that device could walk the tables. */
 		moat_plat_lock_acquire(&u->lock);
-		st = u->ops->invalidate(u, dom, iova, size, false, first == MOAT_OK ? diag : NULL);
+		if (core_unit_saw(u, dom))
+			st = u->ops->invalidate(u, dom, iova, size, false, first == MOAT_OK ? diag : NULL);
 		moat_plat_lock_release(&u->lock);
 		if (st != MOAT_OK && first == MOAT_OK)
 			first = st;

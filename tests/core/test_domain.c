@@ -160,6 +160,7 @@ static void unmap_invalidates_once_with_its_range_before_release(void **state)
 	nu_init(&nu, 0, -1);
 	assert_int_equal(moat_system_add_unit(sys, &nu.unit), MOAT_OK);
 	assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&d, 0, 0x10, NULL), MOAT_OK);   /* the unit may cache d */
 	assert_int_equal(moat_domain_map(&d, G1 + 0x4000, 0x800000, 0x4000, MOAT_PT_RW, NULL), MOAT_OK);
 	assert_int_equal(nu.inval_calls, 0);
 
@@ -186,6 +187,7 @@ static void unmap_invalidates_once_with_its_range_before_release(void **state)
 	/* a failed unmap invalidates nothing */
 	assert_int_equal(moat_domain_unmap(&d, 2 * M2 + 0x3000, K4, NULL), MOAT_ERR_NOT_FOUND);
 	assert_int_equal(nu.inval_calls, 2);
+	assert_int_equal(moat_domain_detach(sys, 0, 0x10, NULL), MOAT_OK);
 	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
 	assert_int_equal(nu.inval_calls, 3);   /* the whole domain, before its tables go */
 	assert_int_equal(nu.log[2].size, 0);
@@ -203,6 +205,7 @@ static void failed_invalidation_keeps_the_table_pages(void **state)
 	nu_init(&nu, 0, -1);
 	assert_int_equal(moat_system_add_unit(sys, &nu.unit), MOAT_OK);
 	assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&d, 0, 0x10, NULL), MOAT_OK);
 	assert_int_equal(moat_domain_map(&d, G1, 0x800000, K4, MOAT_PT_RW, NULL), MOAT_OK);
 	owned0 = moat_owned_pages(sys);
 	freed0 = moat_hosted_stats().pages_freed;
@@ -213,6 +216,7 @@ static void failed_invalidation_keeps_the_table_pages(void **state)
 	assert_int_equal(moat_owned_pages(sys), owned0);  /* still protected */
 	nu.fail_inval = MOAT_OK;
 	assert_audit_clean(sys);
+	assert_int_equal(moat_domain_detach(sys, 0, 0x10, NULL), MOAT_OK);
 	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
 	t_system_free(sys);
 }
@@ -228,13 +232,57 @@ static void caching_mode_units_are_invalidated_after_maps(void **state)
 	nu.unit.flags |= MOAT_UNIT_F_INVAL_ON_MAP;
 	assert_int_equal(moat_system_add_unit(sys, &nu.unit), MOAT_OK);
 	assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&d, 0, 0x10, NULL), MOAT_OK);
 	assert_int_equal(moat_domain_map(&d, 0x7000, 0x9000, 0x3000, MOAT_PT_RW, NULL), MOAT_OK);
 	assert_int_equal(nu.inval_calls, 1);
 	assert_int_equal(nu.log[0].iova, 0x7000);
 	assert_int_equal(nu.log[0].size, 0x3000);
 	assert_false(nu.log[0].tables_changed);
 	assert_int_equal(moat_domain_unmap(&d, 0x7000, 0x3000, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_detach(sys, 0, 0x10, NULL), MOAT_OK);
 	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+	t_system_free(sys);
+}
+
+/*
+ * Only a unit a device of the domain was attached through can cache the domain's translations:
+ * the others are not invalidated for it. Once attached through a unit, the domain is invalidated
+ * there for good (a detached device may have left entries behind until its unit flushed them).
+ */
+static void only_units_that_saw_the_domain_are_invalidated(void **state)
+{
+	(void)state;
+	struct moat_system *sys = t_system(ALL_SIZES);
+	struct null_unit a, b;
+	struct moat_domain d;
+
+	nu_init(&a, 0, -1);
+	nu_init(&b, 1, -1);
+	assert_int_equal(moat_system_add_unit(sys, &a.unit), MOAT_OK);
+	assert_int_equal(moat_system_add_unit(sys, &b.unit), MOAT_OK);
+	assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
+	/* no device: nothing can have cached it */
+	assert_int_equal(moat_domain_map(&d, G1, 0x800000, K4, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_unmap(&d, G1, K4, NULL), MOAT_OK);
+	assert_int_equal(a.inval_calls + b.inval_calls, 0);
+	/* a device behind unit a */
+	assert_int_equal(moat_domain_attach(&d, 0, 0x10, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_map(&d, G1, 0x800000, K4, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_unmap(&d, G1, K4, NULL), MOAT_OK);
+	assert_int_equal(a.inval_calls, 1);
+	assert_int_equal(b.inval_calls, 0);
+	/* and one behind unit b: both, also after it left */
+	assert_int_equal(moat_domain_attach(&d, 1, 0x10, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_detach(sys, 1, 0x10, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_map(&d, G1, 0x800000, K4, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_unmap(&d, G1, K4, NULL), MOAT_OK);
+	assert_int_equal(a.inval_calls, 2);
+	assert_int_equal(b.inval_calls, 1);
+	assert_int_equal(b.log[0].domain_id, d.id);
+	assert_int_equal(moat_domain_detach(sys, 0, 0x10, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+	assert_int_equal(a.inval_calls, 3);
+	assert_int_equal(b.inval_calls, 2);
 	t_system_free(sys);
 }
 
@@ -554,6 +602,7 @@ int main(void)
 		cmocka_unit_test(unmap_invalidates_once_with_its_range_before_release),
 		cmocka_unit_test(failed_invalidation_keeps_the_table_pages),
 		cmocka_unit_test(caching_mode_units_are_invalidated_after_maps),
+		cmocka_unit_test(only_units_that_saw_the_domain_are_invalidated),
 		cmocka_unit_test(devices_attach_move_and_detach_through_their_unit),
 		cmocka_unit_test(devices_route_by_the_description_scopes),
 		cmocka_unit_test(domain_ids_are_reused_and_bounded),

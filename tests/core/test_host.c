@@ -311,6 +311,8 @@ static void protecting_mapped_memory_punches_the_host_and_refuses_others(void **
 	host_build(&f, ALL_SIZES, map, N(map));
 	nu_init(&nu, 0, -1);
 	assert_int_equal(moat_system_add_unit(f.sys, &nu.unit), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&f.dom, 0, 0x18, NULL), MOAT_OK);   /* a host device */
+	nu.inval_calls = 0;
 	assert_int_equal(moat_domain_translate(&f.dom, 0x40000000, NULL, NULL, &sz), MOAT_OK);
 	assert_int_equal(sz, G1);
 	assert_int_equal(moat_protect_add(f.sys, 0x40201234, 0x10, "late", NULL), MOAT_OK);
@@ -338,6 +340,7 @@ static void protecting_mapped_memory_punches_the_host_and_refuses_others(void **
 	assert_int_equal(moat_protect_add(f.sys, 0x90100000, 0x1000, "now-free", NULL), MOAT_OK);
 	assert_false(t_mapped_identity(&f.dom, 0x90100000));
 	check_host(f.sys, &f.dom, map, N(map));
+	assert_int_equal(moat_domain_detach(f.sys, 0, 0x18, NULL), MOAT_OK);
 	host_teardown(&f);
 }
 

@@ -18,7 +18,7 @@
  *  - for an invalidation that gives table pages back or follows a change of the tables above the
  *    leaves (rare), and after a map when a unit caches not-present entries.
  * Any other invalidation (every strict unmap of the page path, every deferred flush) takes each
- * unit's own lock in turn (it reaches every unit), never two at once, and not the system lock.
+ * unit's own lock in turn, never two at once, and not the system lock.
  * The DMA layer's own lock (its flush queue) may be held when calling; it comes before the system
  * lock.
  *

@@ -85,6 +85,7 @@ struct moat_unit {
 	/* core */
 	struct moat_system *sys;
 	struct moat_unit *next;          /* atomic: read without the system lock */
+	unsigned index;                  /* units added before it (struct moat_domain units_seen) */
 	/* held around every operation; on a line of its own (the fields above are read by every
 	 * CPU that invalidates) */
 	_Alignas(MOAT_CACHE_LINE) struct moat_lock lock;
