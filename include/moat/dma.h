@@ -148,7 +148,11 @@ struct moat_dma_cpu {
 	unsigned char pad[MOAT_CACHE_LINE - 8 - sizeof(struct moat_pt_cursor)];
 } __attribute__((aligned(MOAT_CACHE_LINE)));
 
-/* Caller storage. Private fields. */
+/*
+ * Caller storage, aligned as declared (MOAT_CACHE_LINE: static storage does it, heap memory needs
+ * aligned_alloc() or the kernel's equivalent), so the CPUs' parts stay on lines of their own.
+ * Private fields.
+ */
 struct moat_dma {
 	/* read on every call, written at init */
 	uint32_t magic;
