@@ -789,17 +789,20 @@ int main(int argc, char **argv)
 			}
 			for (unsigned ps = 0; ps < 2; ps++) {
 				struct moat_ctx mc = { .l = &l, .sizes = pagesets[ps].sizes, .coherent = coh };
-				struct bench_sample ms = bench_repeat(moat_run, &mc, o.quick ? 1 : 5, o.quick ? 1 : 2000,
-								      o.quick ? 0 : 2e8);
+				/* the first build is checked, and says what the floor must write */
+				const double first_ns = moat_run(&mc);
 				struct floor_ctx fc = { &t, mc.new_pages, mc.entries, coh ? 0 : mc.flushes, 0 };
-				struct bench_sample fs;
+				struct bench_sample ms, fs;
 				struct bench_result *r;
 				char name[BENCH_NAME_MAX];
-				double moat_us = ms.min / 1e3;
+				double moat_us;
 
 				if (fc.pages > t.pool_pages)
 					bench_fail("floor: %llu pages do not fit the pool", (unsigned long long)fc.pages);
-				fs = bench_repeat(floor_run, &fc, o.quick ? 2 : 10, o.quick ? 2 : 2000, o.quick ? 0 : 1e8);
+				/* then Moat and the floor in turns: a change of the machine's state reaches both */
+				bench_repeat2(moat_run, &mc, floor_run, &fc, o.quick ? 1 : 10, o.quick ? 1 : 2000,
+					      o.quick ? 0 : 3e8, &ms, &fs);
+				moat_us = (first_ns < ms.min ? first_ns : ms.min) / 1e3;
 				snprintf(name, sizeof(name), "protect_host/%s/%s/%s", sname, pagesets[ps].name,
 					 coh ? "coherent" : "noncoherent");
 				r = bench_result_new(&rs, name, "us", moat_us);
