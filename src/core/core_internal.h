@@ -90,21 +90,24 @@ static inline bool core_pool_full(const struct moat_system *sys)
  * whether it was taken, for core_unit_exit(). Lock order: the system lock, then a unit's.
  */
 bool core_unit_enter(struct moat_unit *u);
-/* Whether a device of @dom was ever attached through @u (so @u may cache its translations). */
+/* Whether a device of @dom was ever attached through @u (so @u may cache its translations);
+ * core_unit_note() records that one is (with @u's lock held, before the device's entry is written). */
 bool core_unit_saw(const struct moat_unit *u, const struct moat_domain *dom);
+void core_unit_note(const struct moat_unit *u, struct moat_domain *dom);
 void core_unit_exit(struct moat_unit *u, bool entered);
 /* Invalidate @dom's [@iova, @iova + @size) (@size 0: all) on every unit; first error returned.
  * System lock held. */
 moat_status core_invalidate(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova, uint64_t size,
 			    bool tables_changed, struct moat_diag *diag);
-/* core_invalidate() of leaves only (no table unlinked or split), without the system lock: each
- * unit under its own lock. */
-moat_status core_invalidate_units(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova,
-				  uint64_t size, struct moat_diag *diag);
+
 /* Invalidate and then give back the pages of @g (strict); on an invalidation failure the pages are
  * kept (still Moat-owned, never reused) and the error returned. */
 moat_status core_gather_finish(struct moat_system *sys, struct moat_domain *dom, struct moat_pt_gather *g,
 			       struct moat_diag *diag);
+/* core_gather_finish() of a gather with no pages and no table change (leaves only), without the
+ * system lock: each unit under its own lock. */
+moat_status core_gather_finish_leaves(struct moat_system *sys, struct moat_domain *dom, struct moat_pt_gather *g,
+				      struct moat_diag *diag);
 /* The live domain whose root is @root_phys, or NULL. */
 struct moat_domain *core_domain_by_root(struct moat_system *sys, uint64_t root_phys);
 bool core_any_unit_flag(const struct moat_system *sys, uint32_t flag);

@@ -320,18 +320,8 @@ moat_status moat_dma_core_invalidate(struct moat_dma_core *c, struct moat_pt_gat
 
 	if (count)
 		__atomic_fetch_add(&c->invalidations, 1, __ATOMIC_RELAXED);
-	if (!pages && !g->tables_changed) {
-		/* leaves only (every strict unmap of the page path): each unit under its own lock, no
-		 * system lock; nothing to give back */
-		if (!g->unmapped)
-			return MOAT_OK;
-		st = core_invalidate_units(sys, c->dom, g->iova_first, g->iova_last - g->iova_first + 1, diag);
-		if (st != MOAT_OK)
-			moat_log(MOAT_LOG_ERROR, "domain %u: invalidation failed (%s)", (unsigned)c->dom->id,
-				 moat_status_str(st));
-		moat_pt_gather_init(g);
-		return st;
-	}
+	if (!pages && !g->tables_changed)   /* leaves only (every strict unmap of the page path) */
+		return core_gather_finish_leaves(sys, c->dom, g, diag);
 	/* c->sys_locked stays false: nothing here allocates; the gather's pages go back through the
 	 * free callback, which needs no flag. */
 	core_lock(sys);

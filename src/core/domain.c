@@ -233,8 +233,7 @@ moat_status moat_domain_attach(struct moat_domain *dom, uint16_t segment, uint16
 	}
 	entered = core_unit_enter(u);
 	/* before the device's entry exists: invalidations of @dom reach this unit from now on */
-	if (u->index < 64)
-		__atomic_fetch_or(&dom->units_seen, 1ull << u->index, __ATOMIC_RELAXED);
+	core_unit_note(u, dom);
 	if (u->ops->lookup(u, rid, &cur) == MOAT_OK)
 		old = core_domain_by_root(sys, cur.root_phys);
 	st = old == dom ? MOAT_OK : u->ops->attach(u, rid, dom, diag);

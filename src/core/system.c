@@ -206,6 +206,12 @@ bool core_unit_saw(const struct moat_unit *u, const struct moat_domain *dom)
 	return u->index >= 64 || (__atomic_load_n(&dom->units_seen, __ATOMIC_RELAXED) >> u->index & 1);
 }
 
+void core_unit_note(const struct moat_unit *u, struct moat_domain *dom)
+{
+	if (u->index < 64)
+		__atomic_fetch_or(&dom->units_seen, 1ull << u->index, __ATOMIC_RELAXED);
+}
+
 bool core_unit_enter(struct moat_unit *u)
 {
 	if (u->core_holds)
@@ -223,48 +229,49 @@ void core_unit_exit(struct moat_unit *u, bool entered)
 	moat_plat_lock_release(&u->lock);
 }
 
-moat_status core_invalidate(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova, uint64_t size,
-			    bool tables_changed, struct moat_diag *diag)
-{
-	moat_status first = MOAT_OK;
-
-	for (struct moat_unit *u = sys->units; u; u = u->next) {
-		const bool entered = core_unit_enter(u);
-		moat_status st = MOAT_OK;
-
-		if (core_unit_saw(u, dom))
-			st = u->ops->invalidate(u, dom, iova, size, tables_changed, first == MOAT_OK ? diag : NULL);
-		core_unit_exit(u, entered);
-		if (st != MOAT_OK && first == MOAT_OK)
-			first = st;
-	}
-	return first;
-}
-
-moat_status core_invalidate_units(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova,
-				  uint64_t size, struct moat_diag *diag)
+/*
+ * Invalidate @dom on every unit that saw it, each under its lock: taken with core_unit_enter()
+ * when the caller holds the system lock (@sys_locked), else plainly (the list is then read with
+ * acquire loads). The bit of a unit is read under that unit's lock, which an attach through the
+ * unit holds from setting the bit to writing the device's entry: either this sees the bit, or
+ * the entries the caller removed were gone before that device could walk the tables.
+ */
+static moat_status invalidate_units(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova,
+				    uint64_t size, bool tables_changed, bool sys_locked, struct moat_diag *diag)
 {
 	moat_status first = MOAT_OK;
 
 	for (struct moat_unit *u = __atomic_load_n(&sys->units, __ATOMIC_ACQUIRE); u;
 	     u = __atomic_load_n(&u->next, __ATOMIC_ACQUIRE)) {
+		bool entered = false;
 		moat_status st = MOAT_OK;
 
-		/* The mask is read under the unit's lock, which an attach through the unit holds from
-		 * setting its bit to writing the device's entry: either this sees the bit, or the entries
-		 * this call removed were gone before that device could walk the tables. */
-		moat_plat_lock_acquire(&u->lock);
+		if (sys_locked)
+			entered = core_unit_enter(u);
+		else
+			moat_plat_lock_acquire(&u->lock);
 		if (core_unit_saw(u, dom))
-			st = u->ops->invalidate(u, dom, iova, size, false, first == MOAT_OK ? diag : NULL);
-		moat_plat_lock_release(&u->lock);
+			st = u->ops->invalidate(u, dom, iova, size, tables_changed, first == MOAT_OK ? diag : NULL);
+		if (sys_locked)
+			core_unit_exit(u, entered);
+		else
+			moat_plat_lock_release(&u->lock);
 		if (st != MOAT_OK && first == MOAT_OK)
 			first = st;
 	}
 	return first;
 }
 
-moat_status core_gather_finish(struct moat_system *sys, struct moat_domain *dom, struct moat_pt_gather *g,
-			       struct moat_diag *diag)
+moat_status core_invalidate(struct moat_system *sys, const struct moat_domain *dom, uint64_t iova, uint64_t size,
+			    bool tables_changed, struct moat_diag *diag)
+{
+	return invalidate_units(sys, dom, iova, size, tables_changed, true, diag);
+}
+
+
+
+static moat_status gather_finish(struct moat_system *sys, struct moat_domain *dom, struct moat_pt_gather *g,
+				 bool sys_locked, struct moat_diag *diag)
 {
 	moat_status st;
 	uint64_t size;
@@ -273,7 +280,7 @@ moat_status core_gather_finish(struct moat_system *sys, struct moat_domain *dom,
 		return MOAT_OK;
 	/* The whole 64-bit space gives size 0, which asks for the whole domain: right either way. */
 	size = g->unmapped ? g->iova_last - g->iova_first + 1 : 0;
-	st = core_invalidate(sys, dom, g->unmapped ? g->iova_first : 0, size, g->tables_changed, diag);
+	st = invalidate_units(sys, dom, g->unmapped ? g->iova_first : 0, size, g->tables_changed, sys_locked, diag);
 	if (st == MOAT_OK) {
 		moat_pt_gather_release(&dom->pt, g);
 	} else {
@@ -283,6 +290,18 @@ moat_status core_gather_finish(struct moat_system *sys, struct moat_domain *dom,
 		moat_pt_gather_init(g);
 	}
 	return st;
+}
+
+moat_status core_gather_finish(struct moat_system *sys, struct moat_domain *dom, struct moat_pt_gather *g,
+			       struct moat_diag *diag)
+{
+	return gather_finish(sys, dom, g, true, diag);
+}
+
+moat_status core_gather_finish_leaves(struct moat_system *sys, struct moat_domain *dom, struct moat_pt_gather *g,
+				      struct moat_diag *diag)
+{
+	return gather_finish(sys, dom, g, false, diag);
 }
 
 moat_status moat_flush_all(struct moat_system *sys, struct moat_diag *diag)
