@@ -21,7 +21,8 @@
  * core keeps such devices in one domain.
  *
  * The caller owns the storage of every struct moat_amdvi_unit and serialises calls on one unit.
- * Pages come from moat_plat_page_alloc() only. Every hardware wait is bounded by the unit's
+ * Pages come from the unit's page source (u->pages, moat/pages.h: bring-up sets the core's trusted
+ * pages; zeroed by moat_amdvi_probe(), it is the platform). Every hardware wait is bounded by the unit's
  * timeout_ns. A call that fails on bad input returns a status and changes nothing; a hardware
  * failure (time-out, command error) is returned with a diagnostic naming the register and bit.
  *
@@ -39,6 +40,7 @@
 
 #include <moat/acpi.h>
 #include <moat/diag.h>
+#include <moat/pages.h>
 #include <moat/fault.h>
 #include <moat/status.h>
 
@@ -110,6 +112,8 @@ struct moat_amdvi_unit {
 	struct moat_amdvi_caps caps;
 	uint64_t timeout_ns;         /* bound of each hardware wait; probe sets MOAT_HW_TIMEOUT_NS */
 	bool enabled;                /* IOMMU, command buffer and event log enabled by moat_amdvi_enable() */
+	/* where every page below comes from (set after probe; zero: the platform) */
+	struct moat_pages pages;
 	/* device table: dt_entries entries in pages of 128, allocated on first use */
 	uint32_t dt_described;       /* highest device id the description names, plus 1 */
 	uint32_t dt_entries;         /* entries of the table (a multiple of 128, at least dt_described) */

@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include <moat/config.h>
+#include <moat/pages.h>
 #include <moat/platform.h>
 #include <moat/status.h>
 
@@ -67,13 +68,6 @@ extern "C" {
 /* Defaults of struct moat_iova_config (0 there selects them). */
 #define MOAT_IOVA_MAG_DEFAULT 64u      /* frames per magazine */
 #define MOAT_IOVA_DEPOT_DEFAULT 16u    /* full magazines the depot keeps per size class */
-
-/* Where the allocator's pages come from (and go back to). Pages are 4 KiB, zeroed or not. */
-struct moat_iova_pages {
-	void *(*alloc)(void *ctx, uint64_t *phys);
-	void (*free)(void *ctx, void *virt, uint64_t phys);
-	void *ctx;
-};
 
 struct moat_iova_config {
 	uint64_t base_pfn, last_pfn;    /* the frames to hand out, inclusive; base_pfn > 0 */
@@ -115,7 +109,7 @@ struct moat_iova_cpu {
 struct moat_iova {
 	uint32_t magic;
 	struct moat_iova_config cfg;
-	struct moat_iova_pages src;
+	struct moat_pages src;                /* where its pages come from (moat/pages.h) */
 	struct moat_lock lock;               /* tree and depot */
 	struct moat_iova_node *root;
 	struct moat_iova_node *spare_nodes;  /* free list */
@@ -131,11 +125,11 @@ struct moat_iova {
 
 /*
  * moat_iova_init() - set up @a (any content) over [cfg->base_pfn, cfg->last_pfn] with pages from
- * @src (NULL: the platform's moat_plat_page_alloc()/free()). Allocates the magazines up front.
+ * @src (moat/pages.h; NULL: the platform). Allocates the magazines up front.
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, base_pfn 0, base > last, a magazine size over 1024);
  * MOAT_ERR_NO_MEMORY (nothing is kept).
  */
-moat_status moat_iova_init(struct moat_iova *a, const struct moat_iova_config *cfg, const struct moat_iova_pages *src);
+moat_status moat_iova_init(struct moat_iova *a, const struct moat_iova_config *cfg, const struct moat_pages *src);
 
 /* moat_iova_fini() - give every page back. Frames still allocated are forgotten. */
 void moat_iova_fini(struct moat_iova *a);

@@ -34,17 +34,23 @@
  *  - A domain must not be destroyed, and a system not finalized, while another CPU may still
  *    call into them: the caller owns their lifetime.
  *
- * Moat-owned pages: every page the core or the engine gets from the platform is recorded in a
- * sparse radix bitmap over physical frame numbers whose nodes are themselves Moat-owned pages
- * (no other allocation). When a host identity domain exists (moat_protect_host()), a page that
- * domain maps is unmapped from it (and its translation invalidated) before the page is used as a
- * table of another domain or handed to a driver; the host domain's own new table pages come from
- * a small pool of pages already taken out, or are taken out at the end of the operation that
- * allocated them. Every operation ends with the pool full (when the platform has the pages), except
- * moat_protect_host() on a domain no device uses yet: no device can reach its new tables before it
- * returns, so it leaves the pool to the next operation, at the latest to the attach of the first
- * device (moat_domain_attach() fills it before the device can translate). A Moat-owned page taken out of the host domain is mapped back into it when Moat
- * gives the page back to the platform (unless it is in the registry by then).
+ * Moat-owned pages: every page the core, the engine, the drivers (through bring-up) and the DMA
+ * layer use comes from one supply in the core and is recorded in a sparse radix bitmap over physical
+ * frame numbers whose nodes are themselves Moat-owned pages (no other allocation). No page is used
+ * before it is trusted: a page from the platform is marked Moat-owned (no new map can reach it),
+ * taken out of the host identity domain when that maps it (moat_protect_host()), that removal
+ * invalidated on every unit that could cache it and completed, and only then handed out, zeroed.
+ * Trusted pages wait in a pool (at least MOAT_HOST_POOL after every operation once a host domain
+ * exists), refilled in batches under one invalidation each. The host domain's own new table pages
+ * come from that pool only while a device uses the domain (punching a page out of it while its
+ * tables change is not possible): an operation that finds the pool too small changes nothing,
+ * the pool grows by what it needed, and the operation runs again. While no device uses the host
+ * domain yet, its table pages may come from RAM it maps and are taken out before the operation
+ * returns; the attach of its first device fails unless all are out. Table pages freed by unmaps
+ * go back to the pool while it is short; other pages given back go to the platform, and one taken
+ * out of the host domain is mapped back into it then (unless it is in the registry by then).
+ * Domains other than the host domain map only what their callers map, and never a Moat-owned
+ * page: the platform must not hand out memory a caller has mapped for DMA.
  */
 #ifndef MOAT_MOAT_H
 #define MOAT_MOAT_H
@@ -84,9 +90,10 @@ extern "C" {
 #define MOAT_AUDIT_MAX 16
 #endif
 
-/* Pages kept ready, already out of the host identity domain, for the host domain's own tables. */
+/* Trusted pages (out of every domain, invalidated) every operation leaves ready in the pool: the
+ * host domain's own new tables come from it, and so does the reserve a refill needs. */
 #ifndef MOAT_HOST_POOL
-#define MOAT_HOST_POOL 8
+#define MOAT_HOST_POOL 16
 #endif
 
 #if MOAT_MAX_PROTECTED < 1 || MOAT_MAX_PROTECTED > 65536
@@ -98,8 +105,8 @@ extern "C" {
 #if MOAT_AUDIT_MAX < 1
 #error "MOAT_AUDIT_MAX must be at least 1"
 #endif
-#if MOAT_HOST_POOL < 0 || MOAT_HOST_POOL > 256
-#error "MOAT_HOST_POOL must be between 0 and 256"
+#if MOAT_HOST_POOL < 8 || MOAT_HOST_POOL > 4096
+#error "MOAT_HOST_POOL must be between 8 and 4096"
 #endif
 
 /* ---------------------------------------------------------------------------------------------
@@ -173,9 +180,11 @@ struct moat_system {
 	struct moat_protected prot[MOAT_MAX_PROTECTED];   /* sorted by base */
 	uint64_t prot_maxend[MOAT_MAX_PROTECTED];         /* max(base + size) over prot[0..i] */
 	struct moat_track track;
-	void *pool_virt[MOAT_HOST_POOL + 1];
-	uint64_t pool_phys[MOAT_HOST_POOL + 1];
-	unsigned pool_count;
+	/* Trusted pages ready for use (linked through their first 16 bytes: next virtual, next
+	 * physical address); see "Moat-owned pages" above. */
+	void *pool;
+	uint64_t pool_phys;
+	uint64_t pool_count;
 	bool in_settle;
 	/* Pages the host domain gained (mapped back) minus pages taken out of it, since the system
 	 * was set up: lets moat_protect_host() report what it mapped without walking the tables. */
@@ -233,7 +242,8 @@ moat_status moat_flush_all(struct moat_system *sys, struct moat_diag *diag);
 moat_status moat_fault_poll(struct moat_system *sys, struct moat_fault *out, unsigned max,
 			    struct moat_fault_poll *res);
 
-/* moat_owned_pages() - the number of Moat-owned pages of @sys (tables, bookkeeping, driver pages). */
+/* moat_owned_pages() - the number of Moat-owned pages of @sys (tables, bookkeeping, driver pages, and
+ * the trusted pages its pool holds). */
 uint64_t moat_owned_pages(const struct moat_system *sys);
 
 /* ---------------------------------------------------------------------------------------------
@@ -374,22 +384,26 @@ moat_status moat_protect_get(struct moat_system *sys, unsigned index, struct moa
  * ------------------------------------------------------------------------------------------- */
 
 /*
- * moat_page_alloc() - one zeroed 4 KiB page from the platform that is Moat-owned: protected, out
- * of the host identity domain (unmapped and invalidated before this returns). For hardware
- * structures the IOMMU reads or writes (root/context tables, device tables, queues, logs).
- * Returns the virtual address with *@phys set, or NULL (no memory).
- * From inside a unit operation use moat_unit_page_alloc() instead (the lock is held there).
+ * moat_page_alloc() - one trusted 4 KiB page: Moat-owned (protected), out of every domain with
+ * that removal invalidated, zeroed after that. For structures the IOMMU or Moat reads (root/context
+ * tables, device tables, queues, logs, bookkeeping). Returns the virtual address with *@phys set,
+ * or NULL (no memory). From inside a unit operation use moat_unit_page_alloc() instead (the lock
+ * is held there).
  */
 void *moat_page_alloc(struct moat_system *sys, uint64_t *phys);
 
-/* moat_page_free() - give back a page of moat_page_alloc() (after the hardware stopped using it). */
+/* moat_page_free() - give a page of moat_page_alloc() back to the platform (after the hardware
+ * stopped using it); it is mapped back into the host identity domain if it was taken out of it. */
 void moat_page_free(struct moat_system *sys, void *virt, uint64_t phys);
 
 /*
  * moat_page_adopt() - make a page the platform gave elsewhere (e.g. before the system existed)
- * Moat-owned, as if moat_page_alloc() had returned it; moat_page_free() gives it back.
+ * Moat-owned: protected, and out of the host identity domain with that invalidated before this
+ * returns; moat_page_free() gives it back. Its content is left as it is: a device could write it
+ * until then, so write it fully before the hardware or Moat reads it.
  * Returns MOAT_OK; MOAT_ERR_ALIGNMENT; MOAT_ERR_INVALID_ARG (past 2^52); MOAT_ERR_NO_MEMORY
- * (bookkeeping); MOAT_ERR_OVERLAP (already Moat-owned).
+ * (bookkeeping, or no page to split the host mapping that holds it: nothing changed);
+ * MOAT_ERR_OVERLAP (already Moat-owned).
  */
 moat_status moat_page_adopt(struct moat_system *sys, uint64_t phys);
 
@@ -437,7 +451,8 @@ struct moat_host_report {
  * Table pages allocated while building, which may lie in RAM already mapped, are Moat-owned and
  * taken back out until nothing changes (bounded), so moat_audit() finds no violation afterwards.
  * Attach devices after this call: with a device already attached, the build takes its table
- * pages from the pool (owned before any RAM is mapped) and refills it, which costs a little more.
+ * pages from the pool of trusted pages (filled before any RAM is mapped, grown in batches when a
+ * run needs more), which costs more.
  * @report may be NULL.
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL @dom, @map NULL with @n > 0, dead domain);
  * MOAT_ERR_STATE (@dom not empty, or the system already has a host domain);

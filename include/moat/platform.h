@@ -35,7 +35,9 @@ extern "C" {
  * Returns the page's virtual address, or NULL when no memory is left (Moat then returns
  * MOAT_ERR_NO_MEMORY and undoes what it started). The page must stay at the same physical address
  * until moat_plat_page_free(). Moat registers every page it gets as protected memory, so the host
- * needs no bookkeeping of its own for them.
+ * needs no bookkeeping of its own for them, and it uses no page before no device can reach it:
+ * the page may come from RAM the host's devices can reach (Moat takes it out of the host identity
+ * domain and zeroes it again), but not from memory the host has mapped for DMA into another domain.
  * Example: a host with a bump allocator over a reserved region returns the next page, memset to 0.
  */
 void *moat_plat_page_alloc(uint64_t *phys);

@@ -144,6 +144,10 @@ struct moat_pt {
 	 * store. */
 	bool concurrent;
 	uint64_t iova_last;        /* highest input address: 2^iova_bits - 1 */
+	/* Table pages the last changing operation asked alloc() for (its survey's count), also when
+	 * it failed with MOAT_ERR_NO_MEMORY: a caller whose allocator ran short can supply that many
+	 * and try again. */
+	uint64_t pages_wanted;
 	/* private */
 	const struct moat_pt_format_desc *fmt;
 	unsigned leaf_levels;      /* bit L set: level L may hold a leaf (format and page_sizes) */

@@ -3,9 +3,9 @@
  * Bring-up: from a system description (moat/acpi.h) to a running struct moat_system whose IOMMU
  * units translate. This is the one place that knows every vendor driver: it probes each unit with
  * its vendor's driver, negotiates one page-table configuration all units can walk, initializes the
- * core with it, plugs each unit into the core (include/moat/internal/unit.h), makes every page the
- * drivers hold (root and context tables, device tables, queues, status words) Moat-owned, and
- * turns translation on. Everything after bring-up goes through the vendor-neutral core
+ * core with it, plugs each unit into the core (include/moat/internal/unit.h), gives the drivers the
+ * core's trusted pages for everything they hold (root and context tables, device tables, queues,
+ * status words), and turns translation on. Everything after bring-up goes through the vendor-neutral core
  * (moat/moat.h): domains, moat_protect_host(), moat_domain_attach(), moat_fault_poll(),
  * moat_audit().
  *
@@ -130,9 +130,9 @@ moat_status moat_setup_init(struct moat_setup *s, struct moat_setup_unit *units,
 /*
  * moat_setup_enable() - turn translation on in every unit: from then on a device without a domain
  * cannot reach memory (default deny), and devices attached before keep their domain. Every page a
- * driver holds becomes Moat-owned (protected, out of the host identity domain); pages the drivers
- * allocate later (e.g. a context table for a new bus during moat_domain_attach()) are made
- * Moat-owned by the same operation.
+ * driver holds (root and context tables, queues, status words, device table, event log), now and
+ * later (e.g. a context table for a new bus during moat_domain_attach()), is a trusted page of the
+ * core: Moat-owned, out of every domain with that invalidated, zeroed before the driver writes it.
  * Returns MOAT_OK (also when already enabled); MOAT_ERR_INVALID_ARG (not initialized);
  * MOAT_ERR_NO_MEMORY; MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (a unit did not take a command: @diag
  * names it). On error the units enabled by this call are turned off again.
@@ -141,12 +141,13 @@ moat_status moat_setup_enable(struct moat_setup *s, struct moat_diag *diag);
 
 /*
  * moat_setup_fini() - tear down: turn translation off in every unit (devices then reach memory
- * untranslated), end the core system and release every unit (their pages go back to the
- * platform). Every domain must have been destroyed first (detach devices, moat_domain_destroy()).
- * Fault records still pending are dropped.
+ * untranslated) and release it (its pages go back to the core), then end the core system (every
+ * page goes back to the platform). Every domain must have been destroyed first (detach devices,
+ * moat_domain_destroy()). Fault records still pending are dropped.
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (not initialized); MOAT_ERR_BUSY (domains remain: nothing
- * was done); MOAT_ERR_TIMEOUT (a unit did not turn off: the core system is gone already, but that
- * unit and those after it keep their pages and stay enabled; call again to retry them).
+ * was done); MOAT_ERR_TIMEOUT (a unit did not turn off: the units before it are off and released,
+ * that unit and those after it keep their pages and stay enabled, the system stays; call again to
+ * retry them).
  */
 moat_status moat_setup_fini(struct moat_setup *s, struct moat_diag *diag);
 

@@ -7,7 +7,8 @@
  * root and its number of levels (3, 4 or 5); the page tables themselves are built elsewhere.
  *
  * The caller owns the storage of every struct moat_vtd_unit and serialises calls on one unit (the
- * core holds its lock around them). Pages come from moat_plat_page_alloc() only. Every hardware
+ * core holds its lock around them). Pages come from the unit's page source (u->pages, moat/pages.h:
+ * bring-up sets the core's trusted pages; zeroed by moat_vtd_probe(), it is the platform). Every hardware
  * wait is bounded by the unit's timeout_ns. A call that fails on bad input returns a status and
  * changes nothing; a hardware failure (timeout, queue error) is returned with a diagnostic naming
  * the register and the bit.
@@ -26,6 +27,7 @@
 
 #include <moat/acpi.h>
 #include <moat/diag.h>
+#include <moat/pages.h>
 #include <moat/fault.h>
 #include <moat/status.h>
 
@@ -105,6 +107,8 @@ struct moat_vtd_unit {
 	bool enabled;                /* translation enabled by moat_vtd_enable() */
 	bool qi_enabled;             /* invalidations go through the queue */
 	bool te_at_probe;            /* firmware had translation on when probed */
+	/* where every page below comes from (set after probe; zero: the platform) */
+	struct moat_pages pages;
 	/* root table and one context table per bus, allocated on demand */
 	uint64_t *root;
 	uint64_t root_phys;

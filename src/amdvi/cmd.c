@@ -16,7 +16,7 @@
 moat_status moat_amdvii_cmd_init(struct moat_amdvi_unit *u, struct moat_diag *diag)
 {
 	if (!u->cmd) {
-		u->cmd = moat_plat_page_alloc(&u->cmd_phys);
+		u->cmd = moat_pages_alloc(&u->pages, &u->cmd_phys);
 		if (!u->cmd)
 			return moat_diag_set(diag, MOAT_ERR_NO_MEMORY, NULL, AMDVI_CMDBUF_BASE_REG,
 					     "AMD-Vi unit 0x%llx: no page for the command buffer",
@@ -24,7 +24,7 @@ moat_status moat_amdvii_cmd_init(struct moat_amdvi_unit *u, struct moat_diag *di
 		moat_amdvii_flush_range(u, u->cmd, MOAT_PAGE_SIZE);
 	}
 	if (!u->sem) {
-		void *p = moat_plat_page_alloc(&u->sem_phys);
+		void *p = moat_pages_alloc(&u->pages, &u->sem_phys);
 
 		if (!p)
 			return moat_diag_set(diag, MOAT_ERR_NO_MEMORY, NULL, AMDVI_CMDBUF_BASE_REG,
@@ -40,9 +40,9 @@ moat_status moat_amdvii_cmd_init(struct moat_amdvi_unit *u, struct moat_diag *di
 void moat_amdvii_cmd_free(struct moat_amdvi_unit *u)
 {
 	if (u->cmd)
-		moat_plat_page_free(u->cmd, u->cmd_phys);
+		moat_pages_free(&u->pages, u->cmd, u->cmd_phys);
 	if (u->sem)
-		moat_plat_page_free((void *)(uintptr_t)u->sem, u->sem_phys);
+		moat_pages_free(&u->pages, (void *)(uintptr_t)u->sem, u->sem_phys);
 	u->cmd = NULL;
 	u->sem = NULL;
 	u->cmd_phys = u->sem_phys = 0;
@@ -167,8 +167,15 @@ moat_status moat_amdvii_cmd_sync(struct moat_amdvi_unit *u, struct moat_diag *di
 	uint64_t seq = ++u->sem_seq;
 	uint64_t lo = AMDVI_PREP(AMDVI_CMD_OPCODE, AMDVI_OP_COMPLETION_WAIT) | (u->sem_phys & AMDVI_CW0_STORE_ADDR) |
 		      AMDVI_CW0_S;
-	moat_status st = moat_amdvii_cmd_put(u, lo, seq, diag);
+	moat_status st;
 
+	if (!seq)
+		seq = u->sem_seq = 1;
+	/* Cleared before the wait is queued and compared exactly: only this wait's store ends it,
+	 * whatever the word held before. */
+	*u->sem = 0;
+	moat_amdvii_flush_range(u, (const void *)(uintptr_t)u->sem, sizeof(*u->sem));
+	st = moat_amdvii_cmd_put(u, lo, seq, diag);
 	if (st != MOAT_OK)
 		return st;
 	publish(u);
@@ -176,13 +183,13 @@ moat_status moat_amdvii_cmd_sync(struct moat_amdvi_unit *u, struct moat_diag *di
 	uint64_t start = moat_plat_time_ns();
 	for (uint32_t i = 0;; i++) {
 		moat_amdvii_refresh_range(u, u->sem, sizeof(*u->sem));
-		if ((int64_t)(*u->sem - seq) >= 0)
+		if (*u->sem == seq)
 			break;
 		if (stopped(u))
 			return cmd_error(u, diag);
 		if (!moat_amdvii_waiting(u, start, i)) {
 			moat_amdvii_refresh_range(u, u->sem, sizeof(*u->sem));
-			if ((int64_t)(*u->sem - seq) >= 0)
+			if (*u->sem == seq)
 				break;
 			return moat_diag_set(diag, MOAT_ERR_TIMEOUT, NULL, AMDVI_CMDBUF_HEAD_REG,
 					     "AMD-Vi unit 0x%llx: COMPLETION_WAIT %llu did not store to 0x%llx "

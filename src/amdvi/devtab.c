@@ -53,13 +53,13 @@ static void held_insert(struct held_list *l, struct held *h)
 		l->last = h;
 }
 
-static void held_free_all(struct held_list *l)
+static void held_free_all(const struct moat_amdvi_unit *u, struct held_list *l)
 {
 	while (l->first) {
 		struct held *h = l->first;
 
 		l->first = h->next;
-		moat_plat_page_free(h, h->phys);
+		moat_pages_free(&u->pages, h, h->phys);
 	}
 	l->last = NULL;
 }
@@ -78,7 +78,7 @@ static moat_status contig_alloc(struct moat_amdvi_unit *u, uint32_t n)
 
 	for (uint32_t tries = 0; tries < limit; tries++) {
 		uint64_t phys;
-		struct held *h = moat_plat_page_alloc(&phys);
+		struct held *h = moat_pages_alloc(&u->pages, &phys);
 
 		if (!h)
 			break;
@@ -111,10 +111,10 @@ static moat_status contig_alloc(struct moat_amdvi_unit *u, uint32_t n)
 			p->prev = before;
 		else
 			l.last = before;
-		held_free_all(&l);
+		held_free_all(u, &l);
 		return MOAT_OK;
 	}
-	held_free_all(&l);
+	held_free_all(u, &l);
 	return MOAT_ERR_NO_MEMORY;
 }
 
@@ -146,7 +146,7 @@ void moat_amdvii_devtab_free(struct moat_amdvi_unit *u)
 {
 	if (u->dt_phys)
 		for (uint32_t p = 0; p < u->dt_entries / AMDVI_DTE_PER_PAGE; p++)
-			moat_plat_page_free(u->dt_page[p], u->dt_phys + (uint64_t)p * MOAT_PAGE_SIZE);
+			moat_pages_free(&u->pages, u->dt_page[p], u->dt_phys + (uint64_t)p * MOAT_PAGE_SIZE);
 	moat_memset(u->dt_page, 0, sizeof(u->dt_page));
 	u->dt_phys = 0;
 }

@@ -11,7 +11,7 @@ moat_status moat_amdvii_evt_init(struct moat_amdvi_unit *u, struct moat_diag *di
 {
 	if (u->evt)
 		return MOAT_OK;
-	u->evt = moat_plat_page_alloc(&u->evt_phys);
+	u->evt = moat_pages_alloc(&u->pages, &u->evt_phys);
 	if (!u->evt)
 		return moat_diag_set(diag, MOAT_ERR_NO_MEMORY, NULL, AMDVI_EVTLOG_BASE_REG,
 				     "AMD-Vi unit 0x%llx: no page for the event log", (unsigned long long)u->reg_phys);
@@ -22,7 +22,7 @@ moat_status moat_amdvii_evt_init(struct moat_amdvi_unit *u, struct moat_diag *di
 void moat_amdvii_evt_free(struct moat_amdvi_unit *u)
 {
 	if (u->evt)
-		moat_plat_page_free(u->evt, u->evt_phys);
+		moat_pages_free(&u->pages, u->evt, u->evt_phys);
 	u->evt = NULL;
 	u->evt_phys = 0;
 }

@@ -10,6 +10,7 @@
 #include <moat/internal/lib.h>
 #include <moat/internal/unit.h>
 #include <moat/moat.h>
+#include <moat/pages.h>
 
 #define CORE_SYS_MAGIC 0x6d6f6174u  /* "moat" */
 #define CORE_DOM_MAGIC 0x646f6d6eu  /* "domn" */
@@ -33,10 +34,10 @@ enum track_kind {
 #define TK_BIT(k) (1u << (k))
 
 /*
- * Mark frame @pfn with the kinds in @mask, allocating bookkeeping nodes as needed (each new node
- * page is itself marked owned and pending). All or nothing: MOAT_ERR_NO_MEMORY leaves the
- * bookkeeping as it was. A frame marked owned that had RESTORE gets PUNCHED instead (it never
- * went back into the host domain).
+ * Mark frame @pfn with the kinds in @mask, allocating bookkeeping nodes as needed (core_node_alloc():
+ * a node from the platform is itself marked owned, and pending when a host domain exists). All or
+ * nothing: MOAT_ERR_NO_MEMORY leaves the bookkeeping as it was. A frame marked owned that had
+ * RESTORE gets PUNCHED instead (it never went back into the host domain).
  */
 moat_status track_mark(struct moat_system *sys, uint64_t pfn, unsigned mask);
 /* Clear the kinds in @mask of @pfn (no allocation; nothing to do when its leaf is absent). */
@@ -56,9 +57,28 @@ void track_fini(struct moat_system *sys);
 
 /* The engine ops of a domain's tables (cookie: the domain). */
 struct moat_pt_ops core_pt_ops(struct moat_domain *dom);
-/* A Moat-owned page marked with @extra kinds too, out of the host domain before it returns. */
+/*
+ * A trusted page (pages.c: owned, out of the host domain with that invalidated, zeroed), marked
+ * with @extra kinds too; the pool is refilled when empty. Not for the host domain's own tables
+ * (their allocations come from the pool only, see core_host_retry()). NULL when none can be had.
+ */
 void *core_page_alloc(struct moat_system *sys, uint64_t *phys, unsigned extra);
+/* Give a page back: to the pool while it is unreachable and the pool has room, else the platform. */
 void core_page_free(struct moat_system *sys, void *virt, uint64_t phys);
+/* A zeroed page for a bookkeeping node that no device can reach: from the pool while a device uses
+ * the host domain (*@pooled), else from the platform (the caller marks it owned). NULL: none. */
+void *core_node_alloc(struct moat_system *sys, uint64_t *phys, bool *pooled);
+void core_node_free(struct moat_system *sys, void *virt, uint64_t phys, bool pooled);
+/* Whether a device uses the host identity domain (so its pages must be trusted before use). */
+bool core_host_live(const struct moat_system *sys);
+/* Grow the pool of trusted pages to @target (bounded batches); false when it did not get there. */
+bool core_pool_fill(struct moat_system *sys, uint64_t target);
+/*
+ * After an engine operation on @dom returned @st: whether to run it again. True only when @dom is
+ * the live host domain, @st is MOAT_ERR_NO_MEMORY (its table pages come from the pool only) and
+ * the pool could be grown by what the engine wanted; at most a few times per *@tries (start at 0).
+ */
+bool core_host_retry(struct moat_system *sys, const struct moat_domain *dom, moat_status st, unsigned *tries);
 /*
  * Bring the host identity domain in line with the bookkeeping: take pending owned pages out of
  * it, put freed punched pages back, refill the pool. Bounded; returns MOAT_OK or the error that
@@ -79,7 +99,7 @@ bool core_pool_prefill(struct moat_system *sys);
 /* Whether the pool holds MOAT_HOST_POOL pages. */
 static inline bool core_pool_full(const struct moat_system *sys)
 {
-	return sys->pool_count == MOAT_HOST_POOL;
+	return sys->pool_count >= MOAT_HOST_POOL;
 }
 
 /* ---- units and invalidation (system.c) ---- */

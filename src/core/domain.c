@@ -122,22 +122,27 @@ moat_status moat_domain_map(struct moat_domain *dom, uint64_t iova, uint64_t phy
 				     (unsigned)dom->id, (unsigned long long)iova, (unsigned long long)phys);
 	sys = dom->sys;
 	core_lock(sys);
-	st = core_prot_check(sys, phys, phys + (size - 1), &hit);
-	if (st != MOAT_OK) {
-		moat_diag_set(diag, st, NULL, 0,
-			      "domain %u: map iova 0x%llx -> phys [0x%llx, 0x%llx] refused: touches protected "
-			      "[0x%llx, 0x%llx] (%s)",
-			      (unsigned)dom->id, (unsigned long long)iova, (unsigned long long)phys,
-			      (unsigned long long)(phys + (size - 1)), (unsigned long long)hit.base,
-			      (unsigned long long)(hit.base + (hit.size - 1)), hit.label);
-		moat_log(MOAT_LOG_WARN, "%s", diag->msg);
-		goto out;
+	/* The check runs again after the pool grew (core_host_retry()): it may have taken a page. */
+	for (unsigned tries = 0;;) {
+		st = core_prot_check(sys, phys, phys + (size - 1), &hit);
+		if (st != MOAT_OK) {
+			moat_diag_set(diag, st, NULL, 0,
+				      "domain %u: map iova 0x%llx -> phys [0x%llx, 0x%llx] refused: touches protected "
+				      "[0x%llx, 0x%llx] (%s)",
+				      (unsigned)dom->id, (unsigned long long)iova, (unsigned long long)phys,
+				      (unsigned long long)(phys + (size - 1)), (unsigned long long)hit.base,
+				      (unsigned long long)(hit.base + (hit.size - 1)), hit.label);
+			moat_log(MOAT_LOG_WARN, "%s", diag->msg);
+			goto out;
+		}
+		st = MOAT_ERR_NOT_FOUND;
+		if (size == MOAT_PAGE_SIZE)
+			st = moat_pt_map_page(&dom->pt, NULL, iova, phys, prot);
+		if (st == MOAT_ERR_NOT_FOUND)
+			st = moat_pt_map(&dom->pt, iova, phys, size, prot);
+		if (!core_host_retry(sys, dom, st, &tries))
+			break;
 	}
-	st = MOAT_ERR_NOT_FOUND;
-	if (size == MOAT_PAGE_SIZE)
-		st = moat_pt_map_page(&dom->pt, NULL, iova, phys, prot);
-	if (st == MOAT_ERR_NOT_FOUND)
-		st = moat_pt_map(&dom->pt, iova, phys, size, prot);
 	if (st != MOAT_OK) {
 		moat_diag_set(diag, st, NULL, 0, "domain %u: map iova 0x%llx -> phys 0x%llx size 0x%llx: %s",
 			      (unsigned)dom->id, (unsigned long long)iova, (unsigned long long)phys,
@@ -176,7 +181,11 @@ moat_status moat_domain_unmap(struct moat_domain *dom, uint64_t iova, uint64_t s
 	sys = dom->sys;
 	core_lock(sys);
 	moat_pt_gather_init(&g);
-	st = dom_unmap(dom, iova, size, &g);
+	for (unsigned tries = 0;;) {
+		st = dom_unmap(dom, iova, size, &g);   /* a split of the live host domain: trusted pages */
+		if (!core_host_retry(sys, dom, st, &tries))
+			break;
+	}
 	if (st != MOAT_OK) {
 		moat_diag_set(diag, st, NULL, 0, "domain %u: unmap iova 0x%llx size 0x%llx: %s", (unsigned)dom->id,
 			      (unsigned long long)iova, (unsigned long long)size, moat_status_text(st));
@@ -221,10 +230,20 @@ moat_status moat_domain_attach(struct moat_domain *dom, uint16_t segment, uint16
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "not a live domain");
 	sys = dom->sys;
 	core_lock(sys);
-	/* The host domain's pool is full before a device can use the domain (moat_protect_host()
-	 * leaves it to the first attach), so its own table pages never need to be reachable. */
-	if (dom->host && !core_pool_full(sys))
-		core_settle(sys, NULL);
+	/* Before a device can use the host domain, nothing of Moat's may be left in it and the pool
+	 * must be full (moat_protect_host() leaves both to the first attach): from then on its own
+	 * table pages are trusted pages only. */
+	if (dom->host) {
+		st = core_settle(sys, NULL);
+		if (st == MOAT_OK && (sys->track.pending || !core_pool_full(sys)))
+			st = MOAT_ERR_NO_MEMORY;
+		if (st != MOAT_OK) {
+			moat_diag_set(diag, st, NULL, 0,
+				      "device " DEV_FMT " not attached to host domain %u: Moat's pages could not all be "
+				      "taken out of it (%s)", DEV_ARGS(segment, rid), (unsigned)dom->id, moat_status_str(st));
+			goto out;
+		}
+	}
 	u = moat_unit_route(sys, segment, rid);
 	if (!u) {
 		st = moat_diag_set(diag, MOAT_ERR_NOT_FOUND, NULL, 0, "no IOMMU unit translates device " DEV_FMT,

@@ -90,6 +90,7 @@ static moat_status map_run(struct build *b, uint64_t first, uint64_t last)
 {
 	struct moat_system *sys = b->sys;
 	uint64_t c = first;
+	unsigned tries = 0;
 
 	for (;;) {
 		int i = core_prot_find(sys, c, last);
@@ -116,8 +117,13 @@ static moat_status map_run(struct build *b, uint64_t first, uint64_t last)
 
 			/* The domain was empty and the runs are disjoint: nothing to check for overlap. */
 			st = moat_pt_map_unused(&b->dom->pt, c, c, gap_last - c + 1, MOAT_PT_RW);
+			/* A device uses the domain: trusted table pages only. The pool grew; the pages it
+			 * took may lie ahead in this run, so the gap is looked for again. */
+			if (core_host_retry(sys, b->dom, st, &tries))
+				continue;
 			if (st != MOAT_OK)
 				return st;
+			tries = 0;
 			b->lo = MOAT_MIN(b->lo, c);
 			b->hi = MOAT_MAX(b->hi, gap_last);
 			b->mapped += gap_last - c + 1;
@@ -202,11 +208,11 @@ moat_status moat_protect_host(struct moat_domain *dom, const struct moat_mem_ran
 	b = (struct build){ sys, dom, UINT64_MAX, 0, 0 };
 	delta = sys->host_page_delta;
 	/*
-	 * Table pages for the build. With a device already translating through the domain, they come
-	 * from the pool, whose pages are owned before any run is mapped (so no run maps them): no
-	 * device can reach them. With none, no device can use the domain before this call returns, so
-	 * new table pages are simply taken out at the end, and the pool is filled by the attach that
-	 * makes the domain live (moat_domain_attach()).
+	 * Table pages for the build. With a device already translating through the domain, they are
+	 * trusted pages from the pool, filled here while no host domain exists (so no run maps them)
+	 * and grown on the way when a run needs more. With none, no device can use the domain before
+	 * this call returns, so new table pages are simply taken out at the end, and the pool is
+	 * filled by the attach that makes the domain live (moat_domain_attach()).
 	 */
 	live = dom->devices != 0;
 	if (live)

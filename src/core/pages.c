@@ -1,21 +1,81 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Where Moat's pages come from, and keeping them out of the host identity domain.
+ * Where Moat's pages come from: the one supply of every page the core, the engine, the drivers and
+ * the DMA layer use, and keeping those pages out of the host identity domain.
  *
- * Every page the core, the engine or a driver gets passes through here and is marked Moat-owned
- * before it is used. With a host identity domain in place (which maps all host RAM, and so the
- * pages the platform hands out):
- *  - a page for another domain's tables or for a driver is unmapped from the host domain, and the
- *    host domain's translation of it invalidated, before it is returned ("punched");
- *  - a page for the host domain's own tables cannot be punched while the engine is changing that
- *    same domain, so it comes from a pool of pages punched earlier; when the pool is empty it is
- *    marked pending and punched at the end of the operation (core_settle());
- *  - a punched page given back to the platform is mapped back into the host domain at the end of
- *    the operation (unless the registry protects it by then).
+ * A page from the platform is not trusted: while the host identity domain maps it, any host device
+ * can write it, before Moat takes it out and until the invalidation of that removal completed.
+ * So no page is used before it is trusted, in this order:
+ *  1. taken from the platform and marked Moat-owned (no new map can reach it from then on) and
+ *     pending (a device may still reach it);
+ *  2. unmapped from the host identity domain ("punched"), batched, and the host domain invalidated
+ *     on every unit that could cache it, the invalidation completed;
+ *  3. then in the pool of trusted pages (linked through the pages themselves: no device can write
+ *     them any more), and zeroed when the pool hands it out.
+ * Every allocation takes its page from the pool and refills it when it is empty, except the host
+ * domain's own table pages while a device uses that domain: the engine is changing the host
+ * domain then, which punching would change too, so they come from the pool only; an operation
+ * that finds the pool too small fails with nothing changed, the pool grows by what the engine
+ * said it wanted (struct moat_pt pages_wanted), and the operation runs again (core_host_retry()).
+ * Punching itself may split a host superpage, and a new bookkeeping node may be needed for a new
+ * page: both are paid from the pool, which keeps a reserve for them (PAGE_COST).
+ *
+ * While no device uses the host domain (none attached yet: moat_protect_host() before the first
+ * attach), no device can reach what it maps: its own table pages and bookkeeping nodes may then
+ * come from the platform directly, marked pending, and are taken out at the end of the operation
+ * (core_settle()); the attach that makes the domain live settles first and fails when something
+ * is still pending. Without a host domain there is nothing to take pages out of.
+ *
+ * Table pages the engine gives back go to the pool (still owned and unreachable) while it is
+ * short; every other page given back goes to the platform, and one that had been punched is
+ * mapped back into the host domain at the end of the operation (unless the registry protects it
+ * by then).
  */
 #include "core_internal.h"
 
 #define SETTLE_MAX_PASSES 32u
+/* Candidates taken out of the host domain under one invalidation. */
+#define REFILL_BATCH 16u
+/* The most trusted pages one candidate can use up before it joins the pool: new bookkeeping
+ * nodes on its path (4) and the tables that split the 1 GiB leaf holding it (2). */
+#define PAGE_COST 6u
+/* Runs of an operation on the live host domain that ran short of trusted pages. */
+#define HOST_RETRIES 4u
+
+MOAT_STATIC_ASSERT(MOAT_HOST_POOL >= PAGE_COST + 2, "the pool must hold the reserve a refill needs");
+
+/* ---- the pool of trusted pages ---- */
+
+static void pool_push(struct moat_system *sys, void *virt, uint64_t phys)
+{
+	uint64_t *link = virt;
+
+	link[0] = (uint64_t)(uintptr_t)sys->pool;
+	link[1] = sys->pool_phys;
+	sys->pool = virt;
+	sys->pool_phys = phys;
+	sys->pool_count++;
+}
+
+/* A trusted page, zeroed; NULL when the pool is empty. */
+static void *pool_pop(struct moat_system *sys, uint64_t *phys)
+{
+	uint64_t *page = sys->pool;
+
+	if (!page)
+		return NULL;
+	*phys = sys->pool_phys;
+	sys->pool = (void *)(uintptr_t)page[0];
+	sys->pool_phys = page[1];
+	sys->pool_count--;
+	moat_memset(page, 0, MOAT_PAGE_SIZE);
+	return page;
+}
+
+bool core_host_live(const struct moat_system *sys)
+{
+	return sys->host && sys->host->devices;
+}
 
 /* ---- punching ---- */
 
@@ -44,83 +104,167 @@ static moat_status punch_page(struct moat_system *sys, uint64_t phys, struct moa
 	return st;
 }
 
-/* Punch one page now, invalidating before returning. */
-static moat_status punch_now(struct moat_system *sys, uint64_t phys)
+/* ---- refilling ---- */
+
+/* Give a candidate that never became trusted back to the platform (it was never punched). */
+static void candidate_drop(struct moat_system *sys, void *virt, uint64_t phys)
 {
+	track_clear(sys, phys >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | TK_BIT(TK_PENDING));
+	moat_pages_free(NULL, virt, phys);
+}
+
+/*
+ * One batch: up to @want pages from the platform, each owned and pending, punched out of the host
+ * domain, then one invalidation; those the device can no longer reach join the pool. Returns how
+ * many joined.
+ */
+static unsigned refill_batch(struct moat_system *sys, unsigned want)
+{
+	void *virt[REFILL_BATCH];
+	uint64_t phys[REFILL_BATCH];
 	struct moat_pt_gather g;
-	bool punched;
-	moat_status st;
+	const bool live = core_host_live(sys);
+	unsigned n = 0, joined = 0;
+	bool any = false;
 
 	moat_pt_gather_init(&g);
-	st = punch_page(sys, phys, &g, &punched);
-	if (st != MOAT_OK || !punched)
-		return st;
-	track_set(sys, phys >> CORE_PAGE_SHIFT, TK_BIT(TK_PUNCHED));
-	return core_gather_finish(sys, sys->host, &g, NULL);
+	while (n < want && n < REFILL_BATCH) {
+		uint64_t p;
+		void *v;
+		bool punched = false;
+
+		/* New nodes and split tables of a live host domain come from the pool: keep the reserve. */
+		if (live && sys->pool_count < PAGE_COST)
+			break;
+		v = moat_pages_alloc(NULL, &p);
+		if (!v)
+			break;
+		if (track_test(sys, p >> CORE_PAGE_SHIFT, TK_OWNED)) {
+			/* Never given back: it is in use here. */
+			moat_log(MOAT_LOG_ERROR, "the platform handed out page 0x%llx, which Moat owns; not used",
+				 (unsigned long long)p);
+			break;
+		}
+		if (track_mark(sys, p >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | (sys->host ? TK_BIT(TK_PENDING) : 0)) !=
+		    MOAT_OK) {
+			moat_pages_free(NULL, v, p);
+			break;
+		}
+		if (punch_page(sys, p, &g, &punched) != MOAT_OK) {
+			candidate_drop(sys, v, p);
+			break;
+		}
+		if (punched) {
+			track_set(sys, p >> CORE_PAGE_SHIFT, TK_BIT(TK_PUNCHED));
+			any = true;
+		}
+		virt[n] = v;
+		phys[n] = p;
+		n++;
+	}
+	if ((any || g.freed_pages || g.tables_changed) && core_gather_finish(sys, sys->host, &g, NULL) != MOAT_OK) {
+		/* A device may still reach them: keep them owned and pending, never used. */
+		moat_log(MOAT_LOG_ERROR, "%u new pages kept aside: their removal from the host domain was not invalidated",
+			 n);
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		track_clear(sys, phys[i] >> CORE_PAGE_SHIFT, TK_BIT(TK_PENDING));
+		pool_push(sys, virt[i], phys[i]);
+		joined++;
+	}
+	return joined;
+}
+
+bool core_pool_fill(struct moat_system *sys, uint64_t target)
+{
+	while (sys->pool_count < target) {
+		const uint64_t before = sys->pool_count;
+		const uint64_t want = target - sys->pool_count;
+
+		if (!refill_batch(sys, want < REFILL_BATCH ? (unsigned)want : REFILL_BATCH) || sys->pool_count <= before)
+			return false;   /* no page, or the batch cost what it brought */
+	}
+	return true;
+}
+
+bool core_host_retry(struct moat_system *sys, const struct moat_domain *dom, moat_status st, unsigned *tries)
+{
+	if (st != MOAT_ERR_NO_MEMORY || dom != sys->host || !core_host_live(sys) || *tries >= HOST_RETRIES)
+		return false;
+	(*tries)++;
+	return core_pool_fill(sys, dom->pt.pages_wanted + MOAT_HOST_POOL);
 }
 
 /* ---- allocation ---- */
 
-static void *plat_page(uint64_t *phys)
-{
-	void *virt = moat_plat_page_alloc(phys);
-
-	if (virt && ((*phys & CORE_PAGE_MASK) || *phys >= CORE_PHYS_LIMIT)) {
-		moat_log(MOAT_LOG_ERROR, "platform page at 0x%llx is unaligned or above 2^52; not used",
-			 (unsigned long long)*phys);
-		moat_plat_page_free(virt, *phys);
-		return NULL;
-	}
-	return virt;
-}
-
 void *core_page_alloc(struct moat_system *sys, uint64_t *phys, unsigned extra)
 {
-	uint64_t p;
-	void *virt = plat_page(&p);
+	uint64_t p = 0;
+	void *virt;
 
+	if (!sys->pool)
+		core_pool_fill(sys, MOAT_HOST_POOL);
+	virt = pool_pop(sys, &p);
 	if (!virt)
 		return NULL;
-	if (track_mark(sys, p >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | extra) != MOAT_OK) {
-		moat_plat_page_free(virt, p);
-		return NULL;
-	}
-	if (punch_now(sys, p) != MOAT_OK) {
-		core_page_free(sys, virt, p);
-		return NULL;
-	}
-	/* Zero again now that no device of the host domain can reach the page: a DMA between the
-	 * platform's zeroing and the punch above must not leave content behind. */
-	moat_memset(virt, 0, MOAT_PAGE_SIZE);
+	if (extra)
+		track_set(sys, p >> CORE_PAGE_SHIFT, extra);
 	*phys = p;
 	return virt;
 }
 
-/* A page for the host domain's own tables: from the pool, else pending until the next settle. */
+/*
+ * A table page of the host domain: trusted from the pool; while no device uses the domain, else a
+ * platform page, pending until the end of the operation; NULL when neither (the operation fails
+ * unchanged and core_host_retry() grows the pool).
+ */
 static void *host_page_alloc(struct moat_system *sys, uint64_t *phys)
 {
 	uint64_t p;
-	void *virt;
+	void *virt = pool_pop(sys, &p);
 
-	if (sys->pool_count) {
-		sys->pool_count--;
-		*phys = sys->pool_phys[sys->pool_count];
-		track_set(sys, *phys >> CORE_PAGE_SHIFT, TK_BIT(TK_TABLE));
-		return sys->pool_virt[sys->pool_count];
+	if (virt) {
+		track_set(sys, p >> CORE_PAGE_SHIFT, TK_BIT(TK_TABLE));
+		*phys = p;
+		return virt;
 	}
-	virt = plat_page(&p);
+	if (core_host_live(sys))
+		return NULL;
+	virt = moat_pages_alloc(NULL, &p);
 	if (!virt)
 		return NULL;
-	if (track_mark(sys, p >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | TK_BIT(TK_TABLE) | TK_BIT(TK_PENDING)) !=
-	    MOAT_OK) {
-		moat_plat_page_free(virt, p);
+	if (track_mark(sys, p >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | TK_BIT(TK_TABLE) | TK_BIT(TK_PENDING)) != MOAT_OK) {
+		moat_pages_free(NULL, virt, p);
 		return NULL;
 	}
 	*phys = p;
 	return virt;
 }
 
-void core_page_free(struct moat_system *sys, void *virt, uint64_t phys)
+void *core_node_alloc(struct moat_system *sys, uint64_t *phys, bool *pooled)
+{
+	void *virt;
+
+	*pooled = core_host_live(sys);
+	if (*pooled)
+		return pool_pop(sys, phys);
+	virt = moat_pages_alloc(NULL, phys);
+	if (virt)
+		moat_memset(virt, 0, MOAT_PAGE_SIZE);
+	return virt;
+}
+
+void core_node_free(struct moat_system *sys, void *virt, uint64_t phys, bool pooled)
+{
+	if (pooled)
+		pool_push(sys, virt, phys);
+	else
+		moat_pages_free(NULL, virt, phys);
+}
+
+/* Back to the platform; a punched page goes back into the host domain at the end of the operation. */
+static void page_give_back(struct moat_system *sys, void *virt, uint64_t phys)
 {
 	uint64_t pfn = phys >> CORE_PAGE_SHIFT;
 	bool punched = track_test(sys, pfn, TK_PUNCHED);
@@ -128,7 +272,21 @@ void core_page_free(struct moat_system *sys, void *virt, uint64_t phys)
 	track_clear(sys, pfn, TK_BIT(TK_OWNED) | TK_BIT(TK_TABLE) | TK_BIT(TK_PENDING) | TK_BIT(TK_PUNCHED));
 	if (punched && sys->host)
 		track_set(sys, pfn, TK_BIT(TK_RESTORE));
-	moat_plat_page_free(virt, phys);
+	moat_pages_free(NULL, virt, phys);
+}
+
+void core_page_free(struct moat_system *sys, void *virt, uint64_t phys)
+{
+	const uint64_t pfn = phys >> CORE_PAGE_SHIFT;
+
+	/* Unreachable still (a pending page is not: it may lie in the host domain): the pool keeps it
+	 * while it is short, saving the next refill a round trip. */
+	if (sys->pool_count < MOAT_HOST_POOL && !track_test(sys, pfn, TK_PENDING)) {
+		track_clear(sys, pfn, TK_BIT(TK_TABLE));
+		pool_push(sys, virt, phys);
+		return;
+	}
+	page_give_back(sys, virt, phys);
 }
 
 /* ---- engine ops of a domain ---- */
@@ -185,7 +343,7 @@ static moat_status settle_pending(struct moat_system *sys)
 		}
 		from = pfn + 1;
 	}
-	if (any || g.freed_pages) {
+	if (any || g.freed_pages || g.tables_changed) {
 		fst = core_gather_finish(sys, sys->host, &g, NULL);
 		if (st == MOAT_OK)
 			st = fst;
@@ -193,7 +351,8 @@ static moat_status settle_pending(struct moat_system *sys)
 	return st;
 }
 
-/* Map freed punched pages back into the host domain. */
+/* Map freed punched pages back into the host domain; those that need a table page the pool does not
+ * have stay marked for the next pass. */
 static moat_status settle_restore(struct moat_system *sys)
 {
 	struct moat_domain *host = sys->host;
@@ -213,6 +372,10 @@ static moat_status settle_restore(struct moat_system *sys)
 			sys->host_page_delta++;
 			lo = MOAT_MIN(lo, phys);
 			hi = MOAT_MAX(hi, phys + CORE_PAGE_MASK);
+		} else if (mst == MOAT_ERR_NO_MEMORY && core_host_live(sys)) {
+			track_set(sys, pfn, TK_BIT(TK_RESTORE));   /* after the pool grew */
+			st = mst;
+			break;
 		} else if (mst != MOAT_ERR_OVERLAP) {
 			/* Left out of the host domain: the safe side. */
 			moat_log(MOAT_LOG_WARN, "page 0x%llx not mapped back into the host domain: %s",
@@ -225,31 +388,6 @@ static moat_status settle_restore(struct moat_system *sys)
 	return st;
 }
 
-/* Add pages to the pool (marked pending: the next pass punches them). False when none came. */
-static bool pool_refill(struct moat_system *sys)
-{
-	bool added = false;
-
-	while (sys->pool_count < MOAT_HOST_POOL) {
-		uint64_t p;
-		void *virt = plat_page(&p);
-
-		if (!virt)
-			break;
-		/* With a host domain the page may be mapped there: the next pass punches it. */
-		if (track_mark(sys, p >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | (sys->host ? TK_BIT(TK_PENDING) : 0)) !=
-		    MOAT_OK) {
-			moat_plat_page_free(virt, p);
-			break;
-		}
-		sys->pool_virt[sys->pool_count] = virt;
-		sys->pool_phys[sys->pool_count] = p;
-		sys->pool_count++;
-		added = true;
-	}
-	return added;
-}
-
 moat_status core_settle(struct moat_system *sys, unsigned *passes)
 {
 	return core_settle_opt(sys, passes, true);
@@ -258,12 +396,14 @@ moat_status core_settle(struct moat_system *sys, unsigned *passes)
 moat_status core_settle_opt(struct moat_system *sys, unsigned *passes, bool refill)
 {
 	moat_status st = MOAT_OK;
-	unsigned pass;
+	unsigned pass, rounds = 0;
 
 	if (sys->in_settle)
 		return MOAT_OK;
 	sys->in_settle = true;
 	for (pass = 0; pass < SETTLE_MAX_PASSES; pass++) {
+		bool short_of_pages = false;
+
 		if (!sys->host) {
 			if (sys->track.pending)
 				track_clear_all(sys, TK_PENDING);
@@ -271,22 +411,33 @@ moat_status core_settle_opt(struct moat_system *sys, unsigned *passes, bool refi
 				track_clear_all(sys, TK_RESTORE);
 			break;
 		}
-		if (!sys->track.pending && !sys->track.restore) {
-			if (!refill || sys->pool_count == MOAT_HOST_POOL || !pool_refill(sys))
-				break;
-			refill = false;
-		}
-		if (sys->track.pending && (st = settle_pending(sys)) != MOAT_OK)
+		if (!sys->track.pending && !sys->track.restore && (!refill || sys->pool_count >= MOAT_HOST_POOL))
 			break;
-		if (sys->track.restore)
-			settle_restore(sys);
+		rounds++;
+		if (sys->track.pending) {
+			st = settle_pending(sys);
+			if (st == MOAT_ERR_NO_MEMORY && core_host_live(sys))
+				short_of_pages = true;
+			else if (st != MOAT_OK)
+				break;
+		}
+		if (sys->track.restore && settle_restore(sys) == MOAT_ERR_NO_MEMORY)
+			short_of_pages = true;
+		if ((refill || short_of_pages) && sys->pool_count < MOAT_HOST_POOL + (short_of_pages ? PAGE_COST : 0) &&
+		    !core_pool_fill(sys, MOAT_HOST_POOL + (short_of_pages ? PAGE_COST : 0)) && short_of_pages) {
+			st = MOAT_ERR_NO_MEMORY;
+			break;
+		}
+		if (!short_of_pages && !sys->track.pending && !sys->track.restore)
+			break;
+		st = MOAT_OK;
 	}
 	if (passes)
-		*passes = pass;
+		*passes = rounds;
 	if (st == MOAT_OK && sys->track.pending) {
 		st = MOAT_ERR_STATE;
 		moat_log(MOAT_LOG_ERROR, "%llu Moat-owned pages still mapped in the host domain after %u passes",
-			 (unsigned long long)sys->track.pending, pass);
+			 (unsigned long long)sys->track.pending, rounds);
 	} else if (st != MOAT_OK) {
 		moat_log(MOAT_LOG_ERROR, "taking Moat-owned pages out of the host domain failed: %s",
 			 moat_status_str(st));
@@ -297,16 +448,19 @@ moat_status core_settle_opt(struct moat_system *sys, unsigned *passes, bool refi
 
 bool core_pool_prefill(struct moat_system *sys)
 {
-	if (sys->host || sys->pool_count == MOAT_HOST_POOL)
-		return sys->pool_count > 0;
-	return pool_refill(sys);
+	if (!sys->host)
+		core_pool_fill(sys, MOAT_HOST_POOL);
+	return sys->pool_count > 0;
 }
 
 void core_pool_drain(struct moat_system *sys)
 {
-	while (sys->pool_count) {
-		sys->pool_count--;
-		core_page_free(sys, sys->pool_virt[sys->pool_count], sys->pool_phys[sys->pool_count]);
+	while (sys->pool) {
+		uint64_t phys;
+		void *virt = pool_pop(sys, &phys);
+
+		track_clear(sys, phys >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | TK_BIT(TK_PUNCHED));
+		moat_pages_free(NULL, virt, phys);
 	}
 }
 
@@ -330,13 +484,14 @@ void moat_page_free(struct moat_system *sys, void *virt, uint64_t phys)
 	if (!core_sys_ok(sys) || !virt)
 		return;
 	core_lock(sys);
-	core_page_free(sys, virt, phys);
+	page_give_back(sys, virt, phys);
 	core_settle(sys, NULL);
 	core_unlock(sys);
 }
 
 moat_status moat_page_adopt(struct moat_system *sys, uint64_t phys)
 {
+	const uint64_t pfn = phys >> CORE_PAGE_SHIFT;
 	moat_status st;
 
 	if (!core_sys_ok(sys))
@@ -346,13 +501,16 @@ moat_status moat_page_adopt(struct moat_system *sys, uint64_t phys)
 	if (phys >= CORE_PHYS_LIMIT)
 		return MOAT_ERR_INVALID_ARG;
 	core_lock(sys);
-	if (track_test(sys, phys >> CORE_PAGE_SHIFT, TK_OWNED)) {
+	if (track_test(sys, pfn, TK_OWNED)) {
 		st = MOAT_ERR_OVERLAP;
 	} else {
-		st = track_mark(sys, phys >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED));
-		if (st == MOAT_OK && punch_now(sys, phys) != MOAT_OK)
-			track_set(sys, phys >> CORE_PAGE_SHIFT, TK_BIT(TK_PENDING));
-		core_settle(sys, NULL);
+		st = track_mark(sys, pfn, TK_BIT(TK_OWNED) | (sys->host ? TK_BIT(TK_PENDING) : 0));
+		/* Out of the host domain, invalidated, before this returns (the pool grows if a split
+		 * needs it); a page that cannot be taken out is not adopted. */
+		if (st == MOAT_OK && core_settle(sys, NULL) != MOAT_OK && track_test(sys, pfn, TK_PENDING)) {
+			track_clear(sys, pfn, TK_BIT(TK_OWNED) | TK_BIT(TK_PENDING));
+			st = MOAT_ERR_NO_MEMORY;
+		}
 	}
 	core_unlock(sys);
 	return st;
@@ -369,21 +527,22 @@ void moat_unit_page_free(struct moat_unit *u, void *virt, uint64_t phys)
 {
 	if (!u || !core_sys_ok(u->sys) || !virt)
 		return;
-	core_page_free(u->sys, virt, phys);
+	page_give_back(u->sys, virt, phys);
 }
 
-moat_status moat_unit_page_adopt(struct moat_unit *u, uint64_t phys)
+static void *unit_pages_alloc(void *ctx, uint64_t *phys)
 {
-	if (!u || !core_sys_ok(u->sys))
-		return MOAT_ERR_INVALID_ARG;
-	if (phys & CORE_PAGE_MASK)
-		return MOAT_ERR_ALIGNMENT;
-	if (phys >= CORE_PHYS_LIMIT)
-		return MOAT_ERR_INVALID_ARG;
-	if (track_test(u->sys, phys >> CORE_PAGE_SHIFT, TK_OWNED))
-		return MOAT_ERR_OVERLAP;
-	/* pending: the settling at the end of the operation takes it out of the host domain */
-	return track_mark(u->sys, phys >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | TK_BIT(TK_PENDING));
+	return moat_unit_page_alloc(ctx, phys);
+}
+
+static void unit_pages_free(void *ctx, void *virt, uint64_t phys)
+{
+	moat_unit_page_free(ctx, virt, phys);
+}
+
+struct moat_pages moat_unit_pages(struct moat_unit *u)
+{
+	return (struct moat_pages){ unit_pages_alloc, unit_pages_free, u };
 }
 
 uint64_t moat_owned_pages(const struct moat_system *sys)

@@ -165,7 +165,11 @@ moat_status moat_protect_add(struct moat_system *sys, uint64_t base, uint64_t si
 	if (host && first <= host->pt.iova_last) {
 		uint64_t l = MOAT_MIN(last, host->pt.iova_last);
 
-		st = moat_pt_unmap_present(&host->pt, first, l - first + 1, &g, &unmapped);
+		for (unsigned tries = 0;;) {
+			st = moat_pt_unmap_present(&host->pt, first, l - first + 1, &g, &unmapped);
+			if (!core_host_retry(sys, host, st, &tries))
+				break;
+		}
 		if (st != MOAT_OK) {
 			moat_diag_set(diag, st, NULL, 0, "punching [0x%llx, 0x%llx] out of the host domain: %s",
 				      (unsigned long long)first, (unsigned long long)l, moat_status_str(st));

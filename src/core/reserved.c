@@ -142,7 +142,14 @@ static moat_status region_map(struct moat_domain *dom, uint64_t first, uint64_t 
 
 			if (u->n == UNDO_MAX)
 				return MOAT_ERR_NO_SPACE;
-			st = moat_pt_map(&dom->pt, run, run, p - run, prot);
+			for (unsigned tries = 0;;) {
+				st = moat_pt_map(&dom->pt, run, run, p - run, prot);
+				if (!core_host_retry(dom->sys, dom, st, &tries))
+					break;
+				/* the pool grew and may have taken a page of the run */
+				if (core_prot_check(dom->sys, run, p - 1, NULL) != MOAT_OK)
+					return MOAT_ERR_PROTECTED;
+			}
 			if (st != MOAT_OK)
 				return st;
 			u->iova[u->n] = run;

@@ -183,6 +183,24 @@ struct moat_unit *moat_unit_route(struct moat_system *sys, uint16_t segment, uin
 	return NULL;
 }
 
+moat_status moat_unit_call(struct moat_unit *u, moat_unit_call_fn fn, void *ctx)
+{
+	struct moat_system *sys;
+	bool entered;
+	moat_status st;
+
+	if (!u || !fn || !core_sys_ok(u->sys))
+		return MOAT_ERR_INVALID_ARG;
+	sys = u->sys;
+	core_lock(sys);
+	entered = core_unit_enter(u);
+	st = fn(u, ctx);
+	core_unit_exit(u, entered);
+	core_settle(sys, NULL);
+	core_unlock(sys);
+	return st;
+}
+
 bool core_any_unit_flag(const struct moat_system *sys, uint32_t flag)
 {
 	for (const struct moat_unit *u = sys->units; u; u = u->next)

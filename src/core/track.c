@@ -152,6 +152,7 @@ struct mark_op {
 	uint64_t *slot[MARK_MAX_NODES];
 	uint64_t node_phys[MARK_MAX_NODES];
 	void *node_virt[MARK_MAX_NODES];
+	bool node_pooled[MARK_MAX_NODES];   /* a trusted page of the pool (else the platform's) */
 	unsigned nodes;
 	/* frames to mark, in order; and what marking each changed */
 	uint64_t pfn[MARK_MAX_WORK];
@@ -174,26 +175,27 @@ static moat_status path_ensure(struct moat_system *sys, struct mark_op *op, uint
 
 		if (!*slot) {
 			uint64_t phys;
+			bool pooled;
 			void *virt;
 
 			if (op->nodes == MARK_MAX_NODES || op->nwork == MARK_MAX_WORK)
 				return MOAT_ERR_NO_MEMORY;
-			virt = moat_plat_page_alloc(&phys);
+			/* zeroed, and no device can write it (pages.c) */
+			virt = core_node_alloc(sys, &phys, &pooled);
 			if (!virt)
 				return MOAT_ERR_NO_MEMORY;
-			if ((phys & CORE_PAGE_MASK) || phys >= CORE_PHYS_LIMIT) {
-				moat_plat_page_free(virt, phys);
-				return MOAT_ERR_UNSUPPORTED;
-			}
 			__atomic_store_n(slot, phys, __ATOMIC_RELEASE);   /* the zeroed node first */
 			op->slot[op->nodes] = slot;
 			op->node_phys[op->nodes] = phys;
 			op->node_virt[op->nodes] = virt;
+			op->node_pooled[op->nodes] = pooled;
 			op->nodes++;
 			sys->track.nodes++;
-			op->pfn[op->nwork] = phys >> CORE_PAGE_SHIFT;
-			op->mask[op->nwork] = TK_BIT(TK_OWNED) | TK_BIT(TK_PENDING);
-			op->nwork++;
+			if (!pooled) {   /* a pool page is owned already */
+				op->pfn[op->nwork] = phys >> CORE_PAGE_SHIFT;
+				op->mask[op->nwork] = TK_BIT(TK_OWNED) | (sys->host ? TK_BIT(TK_PENDING) : 0);
+				op->nwork++;
+			}
 		}
 		node = node_virt(*slot);
 		if (!node)
@@ -225,7 +227,7 @@ static void mark_undo(struct moat_system *sys, struct mark_op *op)
 	core_prot_write_begin(sys);   /* a reader without the lock may be in them */
 	for (unsigned i = op->nodes; i-- > 0;) {
 		__atomic_store_n(op->slot[i], 0, __ATOMIC_RELAXED);
-		moat_plat_page_free(op->node_virt[i], op->node_phys[i]);
+		core_node_free(sys, op->node_virt[i], op->node_phys[i], op->node_pooled[i]);
 		sys->track.nodes--;
 	}
 	core_prot_write_end(sys);
@@ -494,7 +496,7 @@ static void node_free(struct moat_system *sys, uint64_t phys, unsigned depth)
 	for (unsigned i = 0; depth < DEPTH_LEAF && i < NODE_ENTRIES; i++)
 		if (node[i])
 			node_free(sys, node[i], depth + 1);
-	moat_plat_page_free(node, phys);
+	moat_pages_free(NULL, node, phys);
 	sys->track.nodes--;
 }
 

@@ -426,7 +426,7 @@ moat_status moat_dma_init(struct moat_dma *d, struct moat_domain *dom, const str
 {
 	const struct moat_pt_walk_ops walk = { .leaf = reserve_leaf };
 	struct moat_iova_config ic;
-	struct moat_iova_pages src;
+	struct moat_pages src;
 	moat_status st;
 
 	if (!d || !dom || !dom->sys || dom->host || !dom->pt.root)
@@ -443,7 +443,7 @@ moat_status moat_dma_init(struct moat_dma *d, struct moat_domain *dom, const str
 	d->dom = dom;
 	ic = (struct moat_iova_config){ .base_pfn = d->cfg.iova_base >> PAGE_SHIFT,
 					.last_pfn = d->cfg.iova_last >> PAGE_SHIFT, .no_cache = d->cfg.no_cache };
-	src = (struct moat_iova_pages){ sys_page_alloc, sys_page_free, dom->sys };
+	src = (struct moat_pages){ sys_page_alloc, sys_page_free, dom->sys };
 	st = moat_dma_core_attach(&d->core, dom, diag);
 	if (st != MOAT_OK)
 		return st;

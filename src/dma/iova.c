@@ -35,23 +35,11 @@ struct held {
 
 /* ---- pages ---- */
 
-static void *plat_alloc(void *ctx, uint64_t *phys)
-{
-	(void)ctx;
-	return moat_plat_page_alloc(phys);
-}
-
-static void plat_free(void *ctx, void *virt, uint64_t phys)
-{
-	(void)ctx;
-	moat_plat_page_free(virt, phys);
-}
-
 /* A page kept until fini; its usable bytes start after the link. */
 static uint8_t *hold_page(struct moat_iova *a)
 {
 	uint64_t phys = 0;
-	struct held *h = a->src.alloc(a->src.ctx, &phys);
+	struct held *h = moat_pages_alloc(&a->src, &phys);
 
 	if (!h)
 		return NULL;
@@ -68,7 +56,7 @@ static void release_pages(struct moat_iova *a)
 		struct held *h = a->pages;
 
 		a->pages = h->next;
-		a->src.free(a->src.ctx, h, h->self_phys);
+		moat_pages_free(&a->src, h, h->self_phys);
 	}
 	a->pages_held = 0;
 }
@@ -532,7 +520,7 @@ static bool mags_make(struct moat_iova *a, unsigned count, struct moat_iova_mag 
 
 /* ---- public ---- */
 
-moat_status moat_iova_init(struct moat_iova *a, const struct moat_iova_config *cfg, const struct moat_iova_pages *src)
+moat_status moat_iova_init(struct moat_iova *a, const struct moat_iova_config *cfg, const struct moat_pages *src)
 {
 	struct moat_iova_node *n;
 
@@ -545,9 +533,7 @@ moat_status moat_iova_init(struct moat_iova *a, const struct moat_iova_config *c
 	if (!a->cfg.depot_mags)
 		a->cfg.depot_mags = MOAT_IOVA_DEPOT_DEFAULT;
 	if (src)
-		a->src = *src;
-	else
-		a->src = (struct moat_iova_pages){ plat_alloc, plat_free, NULL };
+		a->src = *src;   /* else zero: the platform */
 	if (!spare_ensure(a, 1))
 		goto nomem;
 	if (!a->cfg.no_cache) {

@@ -4,6 +4,7 @@
  * operations (map, unmap) are in pt_update.c; the entry bits of each format in fmt_*.c.
  */
 #include <moat/internal/lib.h>
+#include <moat/pages.h>
 #include <moat/platform.h>
 #include <moat/pt.h>
 
@@ -14,13 +15,13 @@
 static void *plat_alloc(void *cookie, uint64_t *phys)
 {
 	(void)cookie;
-	return moat_plat_page_alloc(phys);
+	return moat_pages_alloc(NULL, phys);
 }
 
 static void plat_free(void *cookie, void *virt, uint64_t phys)
 {
 	(void)cookie;
-	moat_plat_page_free(virt, phys);
+	moat_pages_free(NULL, virt, phys);
 }
 
 static void *plat_phys_to_virt(void *cookie, uint64_t phys)

@@ -124,6 +124,7 @@ static moat_status pool_fill(struct pt_op *op)
 {
 	const struct moat_pt_ops *ops = &op->pt->ops;
 
+	op->pt->pages_wanted = op->need;
 	for (uint64_t n = 0; n < op->need; n++) {
 		uint64_t phys = 0;
 		uint64_t *page = ops->alloc(ops->cookie, &phys);

@@ -49,22 +49,8 @@ static struct moat_amdvi_unit *amd_of(struct moat_unit *u)
 static moat_status amdvi_op_attach(struct moat_unit *u, uint16_t rid, const struct moat_domain *dom,
 				   struct moat_diag *diag)
 {
-	struct moat_setup_unit *su = su_of(u);
-	moat_status st, own;
-
-	st = moat_amdvi_attach(&su->hw.amdvi, rid, dom->id, dom->pt.root_phys, dom->pt.cfg.levels, diag);
-	/* A device table allocated by an attach before enable becomes Moat-owned (also after an
-	 * error: the table exists either way). */
-	own = moat_setupi_own_driver_pages_locked(su);
-	if (st == MOAT_OK && own != MOAT_OK) {
-		/* A table devices might write is worse than a device without a domain: block it. */
-		moat_amdvi_detach(&su->hw.amdvi, rid, NULL);
-		return moat_diag_set(diag, own, NULL, 0,
-				     "AMD-Vi unit 0x%llx: %02x:%02x.%x not attached: its device table could not be "
-				     "made Moat-owned (%s)", (unsigned long long)su->hw.amdvi.reg_phys, MOAT_RID_BUS(rid),
-				     MOAT_RID_DEV(rid), MOAT_RID_FN(rid), moat_status_str(own));
-	}
-	return st;
+	/* A device table allocated by an attach before enable comes from the unit's page source. */
+	return moat_amdvi_attach(amd_of(u), rid, dom->id, dom->pt.root_phys, dom->pt.cfg.levels, diag);
 }
 
 static moat_status amdvi_op_detach(struct moat_unit *u, uint16_t rid, struct moat_diag *diag)
@@ -231,6 +217,8 @@ static void amdvi_wrap(struct moat_setup_unit *su, const struct moat_unit_desc *
 	su->unit.segment = desc->segment;
 	su->unit.desc_index = (int32_t)su->desc_index;
 	su->unit.flags = MOAT_UNIT_F_INVAL_ON_MAP;
+	/* Device table, command buffer, semaphore and event log: trusted pages of the core. */
+	su->hw.amdvi.pages = moat_unit_pages(&su->unit);
 }
 
 static moat_status amdvi_enable(struct moat_setup_unit *su, struct moat_diag *diag)

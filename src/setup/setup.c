@@ -46,13 +46,55 @@ static bool setup_ok(const struct moat_setup *s)
 	return s && s->magic == SETUP_MAGIC;
 }
 
+/* ---- driver calls that may allocate or free pages ---- */
+
+enum unit_step { STEP_ENABLE, STEP_DISABLE, STEP_RELEASE };
+
+struct unit_call {
+	const struct setup_vendor *v;
+	struct moat_setup_unit *su;
+	enum unit_step step;
+	struct moat_diag *diag;
+};
+
+static moat_status unit_step_run(struct moat_unit *u, void *ctx)
+{
+	struct unit_call *c = ctx;
+
+	(void)u;
+	switch (c->step) {
+	case STEP_ENABLE:
+		return c->v->enable(c->su, c->diag);
+	case STEP_DISABLE:
+		return c->v->disable(c->su, c->diag);
+	case STEP_RELEASE:
+		return c->v->release(c->su);
+	}
+	return MOAT_ERR_INVALID_ARG;
+}
+
+/*
+ * Run a driver step of @su. Once the unit is part of the system, as an operation of it
+ * (moat_unit_call()): the driver's pages come from the core, which needs its lock. Before that the
+ * driver holds no page.
+ */
+static moat_status unit_step(const struct setup_vendor *v, struct moat_setup_unit *su, enum unit_step step,
+			     struct moat_diag *diag)
+{
+	struct unit_call c = { v, su, step, diag };
+
+	if (su->unit.sys)
+		return moat_unit_call(&su->unit, unit_step_run, &c);
+	return unit_step_run(&su->unit, &c);
+}
+
 /* Release every probed unit (translation must be off in all of them). */
 static void release_units(struct moat_setup *s, const struct setup_vendor *v)
 {
 	for (unsigned i = 0; i < s->count; i++) {
 		struct moat_setup_unit *su = &s->units[i];
 
-		if (su->probed && v->release(su) == MOAT_OK)
+		if (su->probed && unit_step(v, su, STEP_RELEASE, NULL) == MOAT_OK)
 			su->probed = false;
 	}
 }
@@ -157,15 +199,14 @@ moat_status moat_setup_enable(struct moat_setup *s, struct moat_diag *diag)
 	for (unsigned i = 0; i < s->count && st == MOAT_OK; i++) {
 		struct moat_setup_unit *su = &s->units[i];
 
-		st = v->enable(su, diag);
-		if (st == MOAT_OK)
-			st = moat_setupi_own_driver_pages(su, diag);
+		/* Its pages (root table, queues, device table, ...) are trusted pages of the core. */
+		st = unit_step(v, su, STEP_ENABLE, diag);
 		su->enabled = true;
 	}
 	if (st != MOAT_OK) {
 		for (unsigned i = 0; i < s->count; i++) {
 			if (s->units[i].enabled) {
-				v->disable(&s->units[i], NULL);
+				unit_step(v, &s->units[i], STEP_DISABLE, NULL);
 				s->units[i].enabled = false;
 			}
 		}
@@ -180,17 +221,12 @@ moat_status moat_setup_fini(struct moat_setup *s, struct moat_diag *diag)
 	const struct setup_vendor *v;
 	moat_status st;
 
-	if (!s || (s->magic != SETUP_MAGIC && s->magic != ~SETUP_MAGIC))
+	if (!setup_ok(s))
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "bring-up: not initialized");
+	if (s->sys.domains)
+		return moat_diag_set(diag, MOAT_ERR_BUSY, NULL, 0, "tear-down: domains remain: destroy them first");
 	v = moat_setupi_vendor(s->caps.vendor);
-	if (s->magic == SETUP_MAGIC) {
-		st = moat_system_fini(&s->sys);
-		if (st != MOAT_OK)
-			return moat_diag_set(diag, st, NULL, 0, "tear-down: %s",
-					     st == MOAT_ERR_BUSY ? "domains remain: destroy them first" : moat_status_str(st));
-		/* From here on the system is gone; a unit that does not turn off is retried by the next call. */
-		s->magic = ~SETUP_MAGIC;
-	}
+	/* Units first, while the system they take their pages from is there to take them back. */
 	for (unsigned i = 0; i < s->count; i++) {
 		struct moat_setup_unit *su = &s->units[i];
 		struct moat_fault drop[4];
@@ -205,15 +241,18 @@ moat_status moat_setup_fini(struct moat_setup *s, struct moat_diag *diag)
 			    (!res.count && !res.remaining))
 				break;
 		}
-		st = v->disable(su, diag);
+		st = unit_step(v, su, STEP_DISABLE, diag);
 		if (st != MOAT_OK)
 			return st;
 		su->enabled = false;
-		st = v->release(su);
+		st = unit_step(v, su, STEP_RELEASE, NULL);
 		if (st != MOAT_OK)
 			return moat_diag_set(diag, st, NULL, 0, "tear-down: unit %u could not be released", i);
 		su->probed = false;
 	}
+	st = moat_system_fini(&s->sys);
+	if (st != MOAT_OK)
+		return moat_diag_set(diag, st, NULL, 0, "tear-down: %s", moat_status_str(st));
 	s->enabled = false;
 	s->magic = 0;
 	return MOAT_OK;

@@ -43,17 +43,6 @@ extern const struct setup_vendor moat_setupi_amdvi;
 /* The glue of @vendor, or NULL when bring-up has none. */
 const struct setup_vendor *moat_setupi_vendor(enum moat_vendor vendor);
 
-/*
- * Make every page @su's driver holds Moat-owned, from inside a unit operation (system lock held):
- * pages not owned yet are marked owned and are taken out of the host identity domain by the core
- * at the end of the operation. Returns MOAT_OK or MOAT_ERR_NO_MEMORY (bookkeeping; the pages not
- * marked are retried by the next call).
- */
-moat_status moat_setupi_own_driver_pages_locked(struct moat_setup_unit *su);
-
-/* The same outside any operation (moat_page_adopt() for each page not owned yet). */
-moat_status moat_setupi_own_driver_pages(struct moat_setup_unit *su, struct moat_diag *diag);
-
 /* The leaf sizes of a page-table configuration in words, for the units' describe lines. */
 const char *moat_setupi_page_sizes_words(unsigned sizes);
 

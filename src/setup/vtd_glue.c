@@ -27,23 +27,9 @@ static struct moat_vtd_unit *vtd_of(struct moat_unit *u)
 static moat_status vtd_op_attach(struct moat_unit *u, uint16_t rid, const struct moat_domain *dom,
 				 struct moat_diag *diag)
 {
-	struct moat_setup_unit *su = su_of(u);
-	moat_status st, own;
-
-	st = moat_vtd_attach(&su->hw.vtd, rid, dom->id, dom->pt.root_phys, dom->pt.cfg.levels,
-			     MOAT_VTD_TT_UNTRANSLATED, diag);
-	/* A context table the driver allocated for a new bus becomes Moat-owned (also after an
-	 * error: the table stays linked from the root table either way). */
-	own = moat_setupi_own_driver_pages_locked(su);
-	if (st == MOAT_OK && own != MOAT_OK) {
-		/* A table devices might write is worse than a device without a domain: block it. */
-		moat_vtd_detach(&su->hw.vtd, rid, NULL);
-		return moat_diag_set(diag, own, NULL, 0,
-				     "VT-d unit 0x%llx: %02x:%02x.%x not attached: its context table could not be "
-				     "made Moat-owned (%s)", (unsigned long long)su->hw.vtd.reg_phys, MOAT_RID_BUS(rid),
-				     MOAT_RID_DEV(rid), MOAT_RID_FN(rid), moat_status_str(own));
-	}
-	return st;
+	/* A context table for a new bus comes from the unit's page source: trusted before it is linked. */
+	return moat_vtd_attach(vtd_of(u), rid, dom->id, dom->pt.root_phys, dom->pt.cfg.levels, MOAT_VTD_TT_UNTRANSLATED,
+			       diag);
 }
 
 static moat_status vtd_op_detach(struct moat_unit *u, uint16_t rid, struct moat_diag *diag)
@@ -192,6 +178,8 @@ static void vtd_wrap(struct moat_setup_unit *su, const struct moat_unit_desc *de
 	su->unit.desc_index = (int32_t)su->desc_index;
 	/* Caching mode: not-present entries may be cached, so a new mapping must be invalidated. */
 	su->unit.flags = su->hw.vtd.caps.caching_mode ? MOAT_UNIT_F_INVAL_ON_MAP : 0;
+	/* Root and context tables, the queue and its status word: trusted pages of the core. */
+	su->hw.vtd.pages = moat_unit_pages(&su->unit);
 }
 
 static moat_status vtd_enable(struct moat_setup_unit *su, struct moat_diag *diag)

@@ -9,10 +9,10 @@
  */
 #include "vtd_internal.h"
 
-static void table_free(uint64_t **virt, uint64_t *phys)
+static void table_free(const struct moat_vtd_unit *u, uint64_t **virt, uint64_t *phys)
 {
 	if (*virt)
-		moat_plat_page_free(*virt, *phys);
+		moat_pages_free(&u->pages, *virt, *phys);
 	*virt = NULL;
 	*phys = 0;
 }
@@ -20,7 +20,7 @@ static void table_free(uint64_t **virt, uint64_t *phys)
 /* A fresh page is zero in the CPU's cache; flush it whole so a non-coherent walker sees zeros. */
 static uint64_t *table_alloc(const struct moat_vtd_unit *u, uint64_t *phys)
 {
-	uint64_t *t = moat_plat_page_alloc(phys);
+	uint64_t *t = moat_pages_alloc(&u->pages, phys);
 
 	if (t)
 		moat_vtdi_flush_range(u, t, MOAT_PAGE_SIZE);
@@ -38,8 +38,8 @@ moat_status moat_vtdi_tables_init(struct moat_vtd_unit *u)
 void moat_vtdi_tables_free(struct moat_vtd_unit *u)
 {
 	for (unsigned bus = 0; bus < VTD_ENTRIES_PER_TABLE; bus++)
-		table_free(&u->ctx[bus], &u->ctx_phys[bus]);
-	table_free(&u->root, &u->root_phys);
+		table_free(u, &u->ctx[bus], &u->ctx_phys[bus]);
+	table_free(u, &u->root, &u->root_phys);
 }
 
 uint64_t *moat_vtdi_context_entry(const struct moat_vtd_unit *u, uint16_t rid)

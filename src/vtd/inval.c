@@ -12,13 +12,13 @@
 moat_status moat_vtdi_qi_enable(struct moat_vtd_unit *u, struct moat_diag *diag)
 {
 	if (!u->iq) {
-		u->iq = moat_plat_page_alloc(&u->iq_phys);
+		u->iq = moat_pages_alloc(&u->pages, &u->iq_phys);
 		if (!u->iq)
 			return moat_diag_set(diag, MOAT_ERR_NO_MEMORY, NULL, 0, "VT-d unit 0x%llx: no page for the queue",
 					     (unsigned long long)u->reg_phys);
 	}
 	if (!u->wait_status) {
-		void *p = moat_plat_page_alloc(&u->wait_status_phys);
+		void *p = moat_pages_alloc(&u->pages, &u->wait_status_phys);
 		if (!p)
 			return moat_diag_set(diag, MOAT_ERR_NO_MEMORY, NULL, 0,
 					     "VT-d unit 0x%llx: no page for the wait status", (unsigned long long)u->reg_phys);
@@ -37,9 +37,9 @@ moat_status moat_vtdi_qi_enable(struct moat_vtd_unit *u, struct moat_diag *diag)
 void moat_vtdi_qi_free(struct moat_vtd_unit *u)
 {
 	if (u->iq)
-		moat_plat_page_free(u->iq, u->iq_phys);
+		moat_pages_free(&u->pages, u->iq, u->iq_phys);
 	if (u->wait_status)
-		moat_plat_page_free((void *)(uintptr_t)u->wait_status, u->wait_status_phys);
+		moat_pages_free(&u->pages, (void *)(uintptr_t)u->wait_status, u->wait_status_phys);
 	u->iq = NULL;
 	u->wait_status = NULL;
 	u->iq_phys = u->wait_status_phys = 0;

@@ -34,6 +34,7 @@ struct nu_inval {
 	uint64_t iova, size;
 	bool tables_changed;
 	uint64_t pages_freed;      /* hosted pages_freed when the call came */
+	uint64_t pool_count;       /* trusted pages the system's pool held then */
 };
 
 struct null_unit {
@@ -110,7 +111,7 @@ static inline moat_status nu_invalidate(struct moat_unit *u, const struct moat_d
 	(void)diag;
 	if (nu->inval_calls < NU_LOG)
 		nu->log[nu->inval_calls] = (struct nu_inval){ dom->id, iova, size, tables_changed,
-							      moat_hosted_stats().pages_freed };
+							      moat_hosted_stats().pages_freed, u->sys->pool_count };
 	nu->inval_calls++;
 	return nu->fail_inval;
 }
@@ -183,6 +184,48 @@ static inline void t_system_free(struct moat_system *sys)
 {
 	assert_int_equal(moat_system_fini(sys), MOAT_OK);
 	free(sys);
+}
+
+/* ---- running out of memory ---- */
+
+/*
+ * Pages taken from a system so that its pool of trusted pages is empty and the next page an
+ * operation needs comes from the platform (tests of running out of memory). t_pool_take_all()
+ * takes them with the platform failing; t_pool_give_back() frees them.
+ */
+#define T_TAKEN_MAX 4096
+struct t_taken {
+	void *virt[T_TAKEN_MAX];
+	uint64_t phys[T_TAKEN_MAX];
+	unsigned n;
+};
+
+static inline struct t_taken *t_pool_take_all(struct moat_system *sys)
+{
+	struct t_taken *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	moat_hosted_fail_alloc_at(1, 1);
+	while (t->n < T_TAKEN_MAX) {
+		void *v = moat_page_alloc(sys, &t->phys[t->n]);
+
+		if (!v)
+			break;
+		t->virt[t->n++] = v;
+	}
+	moat_hosted_fail_alloc_at(0, 0);
+	assert_true(t->n < T_TAKEN_MAX);
+	assert_int_equal(sys->pool_count, 0);
+	return t;
+}
+
+static inline void t_pool_give_back(struct moat_system *sys, struct t_taken *t)
+{
+	while (t->n) {
+		t->n--;
+		moat_page_free(sys, t->virt[t->n], t->phys[t->n]);
+	}
+	free(t);
 }
 
 /* ---- interval sets: sorted, disjoint, merged inclusive ranges ---- */

@@ -10,9 +10,10 @@
  * A domain, for a unit, is its id (dom->id, for cache tags) and its page-table root
  * (dom->pt.root_phys, dom->pt.cfg.levels and format); the tables are built by the core.
  *
- * Pages a unit needs while an operation runs come from moat_unit_page_alloc(): they are then
- * Moat-owned (protected, out of the host identity domain). Not internal API for the host: this
- * header is for drivers in src/ and for tests.
+ * Pages a unit needs while an operation runs come from moat_unit_page_alloc() (or the source of
+ * moat_unit_pages()): they are then Moat-owned and trusted (protected, out of every domain with
+ * that invalidated, zeroed). Not internal API for the host: this header is for drivers in src/ and
+ * for tests.
  */
 #ifndef MOAT_INTERNAL_UNIT_H
 #define MOAT_INTERNAL_UNIT_H
@@ -23,6 +24,7 @@
 #include <moat/diag.h>
 #include <moat/fault.h>
 #include <moat/moat.h>
+#include <moat/pages.h>
 #include <moat/status.h>
 
 #ifdef __cplusplus
@@ -105,12 +107,22 @@ void *moat_unit_page_alloc(struct moat_unit *u, uint64_t *phys);
 void moat_unit_page_free(struct moat_unit *u, void *virt, uint64_t phys);
 
 /*
- * moat_unit_page_adopt() - moat_page_adopt() for code that runs with the system lock held: the
- * page becomes Moat-owned at once and leaves the host identity domain when the operation that
- * holds the lock ends (the core settles then). Returns MOAT_OK; MOAT_ERR_OVERLAP (owned already);
- * MOAT_ERR_ALIGNMENT; MOAT_ERR_INVALID_ARG (NULL, at or past 2^52); MOAT_ERR_NO_MEMORY.
+ * moat_unit_pages() - a page source (moat/pages.h) over moat_unit_page_alloc()/free() of @u, for a
+ * driver whose every allocation runs inside a unit operation or moat_unit_call(). Bring-up gives
+ * it to each driver, so every page a driver holds is trusted before the driver first writes it.
  */
-moat_status moat_unit_page_adopt(struct moat_unit *u, uint64_t phys);
+struct moat_pages moat_unit_pages(struct moat_unit *u);
+
+typedef moat_status (*moat_unit_call_fn)(struct moat_unit *u, void *ctx);
+
+/*
+ * moat_unit_call() - run @fn(@u, @ctx) as an operation of @u: with the system lock and @u's lock
+ * held, so that @fn may allocate and free through moat_unit_page_alloc(); the host domain is
+ * brought in line (taken-out pages, the pool) before it returns. For a driver's bring-up and
+ * release, which are no operation of the core. Returns what @fn returned; MOAT_ERR_INVALID_ARG
+ * (NULL, or @u belongs to no system).
+ */
+moat_status moat_unit_call(struct moat_unit *u, moat_unit_call_fn fn, void *ctx);
 
 /*
  * moat_unit_route() - the unit of @sys that translates device @rid of @segment: one whose device
