@@ -93,7 +93,9 @@ static void setup_memory(void)
 	kernel_protect_add(image, image_end - image, "kernel image (code, data, stacks, boot page tables)");
 	paging_init();
 
-	/* The pool Moat's pages come from: contiguous, below 4 GiB, as large as memory allows. */
+	/* The pool Moat's pages come from: contiguous, below 4 GiB, as large as memory allows. It is
+	 * ordinary RAM, not protected: the host domain maps it like the rest, and Moat takes each page
+	 * it uses out of every domain (and zeroes it) before it trusts it. */
 	for (size = MOAT_POOL_BYTES; size >= MOAT_POOL_MIN_BYTES; size /= 2) {
 		if (frames_take(&pool, size, LARGE_PAGE_SIZE, 0, FOUR_GIB, false))
 			break;
@@ -101,7 +103,6 @@ static void setup_memory(void)
 	if (size < MOAT_POOL_MIN_BYTES)
 		kernel_fatal("no %llu MiB of free memory below 4 GiB for Moat's page pool",
 			     (unsigned long long)(MOAT_POOL_MIN_BYTES >> 20));
-	kernel_protect_add(pool, size, "Moat page pool");
 	x86_plat_pool_init(pool, size);
 	sys.moat_pool_base = pool;
 	sys.moat_pool_size = size;
