@@ -186,6 +186,7 @@ struct moat_system {
 	uint64_t pool_phys;
 	uint64_t pool_count;
 	bool in_settle;
+	bool in_refill;              /* the pool's reserve may be used (src/core/pages.c) */
 	/* Pages the host domain gained (mapped back) minus pages taken out of it, since the system
 	 * was set up: lets moat_protect_host() report what it mapped without walking the tables. */
 	int64_t host_page_delta;

@@ -77,6 +77,20 @@ bool core_host_live(const struct moat_system *sys)
 	return sys->host && sys->host->devices;
 }
 
+/*
+ * A trusted page for use, or NULL. While a device uses the host domain, the last PAGE_COST pages
+ * are kept for the refill that makes more (its new nodes and split tables come from the pool):
+ * only the refill itself may take them.
+ */
+static void *pool_take(struct moat_system *sys, uint64_t *phys)
+{
+	const uint64_t reserve = core_host_live(sys) && !sys->in_refill ? PAGE_COST : 0;
+
+	if (sys->pool_count <= reserve)
+		return NULL;
+	return pool_pop(sys, phys);
+}
+
 /* ---- punching ---- */
 
 /* Unmap page @phys from the host domain into @g if the host maps it to itself. */
@@ -127,6 +141,7 @@ static unsigned refill_batch(struct moat_system *sys, unsigned want)
 	unsigned n = 0, joined = 0;
 	bool any = false;
 
+	sys->in_refill = true;
 	moat_pt_gather_init(&g);
 	while (n < want && n < REFILL_BATCH) {
 		uint64_t p;
@@ -166,13 +181,14 @@ static unsigned refill_batch(struct moat_system *sys, unsigned want)
 		/* A device may still reach them: keep them owned and pending, never used. */
 		moat_log(MOAT_LOG_ERROR, "%u new pages kept aside: their removal from the host domain was not invalidated",
 			 n);
-		return 0;
+		n = 0;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		track_clear(sys, phys[i] >> CORE_PAGE_SHIFT, TK_BIT(TK_PENDING));
 		pool_push(sys, virt[i], phys[i]);
 		joined++;
 	}
+	sys->in_refill = false;
 	return joined;
 }
 
@@ -201,11 +217,10 @@ bool core_host_retry(struct moat_system *sys, const struct moat_domain *dom, moa
 void *core_page_alloc(struct moat_system *sys, uint64_t *phys, unsigned extra)
 {
 	uint64_t p = 0;
-	void *virt;
+	void *virt = pool_take(sys, &p);
 
-	if (!sys->pool)
-		core_pool_fill(sys, MOAT_HOST_POOL);
-	virt = pool_pop(sys, &p);
+	if (!virt && core_pool_fill(sys, MOAT_HOST_POOL))
+		virt = pool_take(sys, &p);
 	if (!virt)
 		return NULL;
 	if (extra)
@@ -222,7 +237,7 @@ void *core_page_alloc(struct moat_system *sys, uint64_t *phys, unsigned extra)
 static void *host_page_alloc(struct moat_system *sys, uint64_t *phys)
 {
 	uint64_t p;
-	void *virt = pool_pop(sys, &p);
+	void *virt = pool_take(sys, &p);
 
 	if (virt) {
 		track_set(sys, p >> CORE_PAGE_SHIFT, TK_BIT(TK_TABLE));
@@ -248,7 +263,7 @@ void *core_node_alloc(struct moat_system *sys, uint64_t *phys, bool *pooled)
 
 	*pooled = core_host_live(sys);
 	if (*pooled)
-		return pool_pop(sys, phys);
+		return pool_take(sys, phys);
 	virt = moat_pages_alloc(NULL, phys);
 	if (virt)
 		moat_memset(virt, 0, MOAT_PAGE_SIZE);

@@ -414,6 +414,46 @@ static void the_pool_is_full_before_a_device_uses_the_host_domain(void **state)
 	}
 }
 
+/*
+ * While a device uses the host domain, every new page is trusted before use however many are
+ * needed: a guest domain whose tables take far more than the pool holds, and hot-added RAM mapped
+ * into the host domain with 4 KiB leaves (its own tables from the pool only, grown on the way).
+ */
+static void pages_keep_coming_while_a_device_uses_the_host_domain(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = { { 0, 0x80000000, MOAT_MEM_RAM }, ARENA_RAM };
+	const struct moat_mem_range more[] = { { 0, 0x80000000, MOAT_MEM_RAM }, ARENA_RAM,
+					       { 0x100000000ull, 0x4000000, MOAT_MEM_RAM } };
+	struct null_unit nu;
+	struct host_fixture f;
+	struct moat_domain guest;
+
+	f.sys = t_system(MOAT_PT_PAGE_4K);
+	nu_init(&nu, 0, -1);
+	assert_int_equal(moat_system_add_unit(f.sys, &nu.unit), MOAT_OK);
+	assert_int_equal(moat_domain_create(f.sys, &f.dom), MOAT_OK);
+	assert_int_equal(moat_protect_host(&f.dom, map, N(map), &f.rep, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&f.dom, 0, 0x10, NULL), MOAT_OK);
+	/* 64 scattered 2 MiB runs: a level-1 table each, and more above */
+	assert_int_equal(moat_domain_create(f.sys, &guest), MOAT_OK);
+	for (uint64_t i = 0; i < 64; i++)
+		assert_int_equal(moat_domain_map(&guest, i * G1, 0x10000000 + i * M2, M2, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_true(guest.pt.table_pages > 2 * MOAT_HOST_POOL);
+	/* and 128 MiB in one call: 64 level-1 tables at once */
+	assert_int_equal(moat_domain_map(&guest, 512 * G1, 0x20000000, 0x8000000, MOAT_PT_RW, NULL), MOAT_OK);
+	check_host(f.sys, &f.dom, map, N(map));
+	/* 64 MiB of new RAM: 32 level-1 tables of the host domain, at once */
+	assert_int_equal(moat_domain_map(&f.dom, 0x100000000ull, 0x100000000ull, 0x4000000, MOAT_PT_RW, NULL),
+			 MOAT_OK);
+	check_host(f.sys, &f.dom, more, N(more));
+	assert_true(f.sys->pool_count >= MOAT_HOST_POOL);
+	assert_int_equal(moat_domain_destroy(&guest), MOAT_OK);
+	check_host(f.sys, &f.dom, more, N(more));
+	assert_int_equal(moat_domain_detach(f.sys, 0, 0x10, NULL), MOAT_OK);
+	host_teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +469,7 @@ int main(void)
 		cmocka_unit_test(protecting_mapped_memory_punches_the_host_and_refuses_others),
 		cmocka_unit_test(a_second_host_domain_after_the_first_is_gone),
 		cmocka_unit_test(the_pool_is_full_before_a_device_uses_the_host_domain),
+		cmocka_unit_test(pages_keep_coming_while_a_device_uses_the_host_domain),
 	};
 
 	moat_hosted_set_log_level(MOAT_LOG_ERROR);
