@@ -483,6 +483,20 @@ enum moat_audit_kind {
 					   does not name */
 	MOAT_AUDIT_UNTRACKED_TABLE = 6, /* a live table page that is not Moat-owned (so unprotected) */
 	MOAT_AUDIT_UNKNOWN_ROOT = 7,    /* a device translates through tables of no domain */
+	/* The units' hardware state (the unit's view() operation, internal/unit.h): */
+	MOAT_AUDIT_ROOT_POINTER = 8,    /* a unit's root register (VT-d RTADDR, AMD-Vi Device Table Base)
+					   names a table the driver did not allocate */
+	MOAT_AUDIT_FOREIGN_TABLE = 9,   /* a structure the unit walks (a context table a root entry names,
+					   a device-table page) is not a Moat-owned structure of that unit */
+	MOAT_AUDIT_UNIT_OFF = 10,       /* a unit's translation is off although its driver turned it on */
+	MOAT_AUDIT_TRANSLATION = 11,    /* an entry lets DMA past translation (pass-through) or has a
+					   reserved translation type: Moat only writes translated entries */
+	MOAT_AUDIT_ATS = 12,            /* an entry allows device-TLB translation requests (ATS) */
+	MOAT_AUDIT_UNATTACHED = 13,     /* a translating entry for a requester Moat attached to no domain */
+	MOAT_AUDIT_DOMAIN_ID = 14,      /* an entry's domain id is not the id of the domain whose tables it
+					   points at (or not 0 on a blocking entry): invalidations miss it */
+	MOAT_AUDIT_LEVELS = 15,         /* an entry's address width / level count is not its domain's */
+	MOAT_AUDIT_REGISTERS = 16,      /* a unit's registers are not in the protection registry */
 };
 
 /* One violation. */
@@ -497,6 +511,18 @@ struct moat_audit_violation {
 	uint16_t segment, rid;       /* RESERVED, UNKNOWN_ROOT: the device */
 	uint32_t region;             /* RESERVED: index into the description's regions */
 	char what[MOAT_PROTECT_LABEL_MAX + 16]; /* label of the range, "moat-owned", "page table", ... */
+	/* Kinds about a unit's hardware (ROOT_POINTER to REGISTERS; TRANSLATION to LEVELS also use
+	 * segment, rid, domain_id (the id the entry carries), phys (its page-table root) and level (the
+	 * levels it gives); ROOT_POINTER and FOREIGN_TABLE use phys (the page named), hit_base (the
+	 * page the driver allocated there, 0: none) and level (0: named by a register, 1: by a root
+	 * entry); REGISTERS uses hit_base, hit_size (the register block)): */
+	unsigned unit;               /* the unit, by the order it was added to the system */
+	uint64_t unit_base;          /* its register base (0 when it names none) */
+	uint32_t index;              /* FOREIGN_TABLE: which table (VT-d: bus; AMD-Vi: device-table page) */
+	uint32_t expected;           /* DOMAIN_ID: the id of the domain whose tables the entry points at
+					(0 for a blocking entry); LEVELS: that domain's levels */
+	unsigned raw_count;          /* quadwords of raw[] */
+	uint64_t raw[4];             /* the entry or pointer as the hardware reads it */
 };
 
 struct moat_audit_report {
@@ -504,8 +530,10 @@ struct moat_audit_report {
 	uint64_t violations;         /* all found */
 	unsigned count;              /* kept in v[]: min(violations, MOAT_AUDIT_MAX), first found */
 	struct moat_audit_violation v[MOAT_AUDIT_MAX];
-	/* what was walked */
+	/* what was walked: devices counts the units' entries that are not blocking; unit_tables the
+	 * structure pages the units walk (root, context and device tables) */
 	uint64_t domains, tables, leaves, mapped_bytes, devices;
+	uint64_t unit_tables;
 };
 
 /*

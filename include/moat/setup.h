@@ -70,6 +70,9 @@ struct moat_setup_unit {
 		struct moat_amdvi_unit amdvi; /* MOAT_VENDOR_AMDVI */
 	} hw;                           /* the vendor driver's own unit */
 	struct moat_setup *setup;
+	/* Bit per requester id (AMD-Vi: device-table index): the driver wrote a translating entry for
+	 * it when the core attached a device. The auditor holds the live entries against it. */
+	uint64_t attached[65536 / 64];
 };
 
 /* What bring-up chose, in vendor-neutral terms (for logs and for the host's own checks). */

@@ -35,6 +35,8 @@ struct setup_vendor {
 	moat_status (*each_page)(const struct moat_setup_unit *su, setup_page_fn fn, void *ctx);
 	/* One line about the unit (moat_setup_unit_describe()). */
 	int (*describe)(const struct moat_setup_unit *su, char *buf, size_t size);
+	/* The register block the driver mapped for @su (it goes into the protection registry). */
+	void (*registers)(const struct moat_setup_unit *su, uint64_t *base, uint64_t *size);
 };
 
 extern const struct setup_vendor moat_setupi_vtd;
@@ -53,6 +55,22 @@ moat_status moat_setupi_own_driver_pages_locked(struct moat_setup_unit *su);
 
 /* The same outside any operation (moat_page_adopt() for each page not owned yet). */
 moat_status moat_setupi_own_driver_pages(struct moat_setup_unit *su, struct moat_diag *diag);
+
+/* The record of what the glue attached (struct moat_setup_unit attached): set or clear @id. */
+static inline void moat_setupi_note(struct moat_setup_unit *su, uint16_t id, bool attached)
+{
+	const uint64_t bit = 1ull << (id % 64);
+
+	if (attached)
+		su->attached[id / 64] |= bit;
+	else
+		su->attached[id / 64] &= ~bit;
+}
+
+static inline bool moat_setupi_attached(const struct moat_setup_unit *su, uint16_t id)
+{
+	return (su->attached[id / 64] >> (id % 64)) & 1;
+}
 
 /* The leaf sizes of a page-table configuration in words, for the units' describe lines. */
 const char *moat_setupi_page_sizes_words(unsigned sizes);
