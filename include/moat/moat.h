@@ -538,19 +538,33 @@ struct moat_audit_report {
 
 /*
  * moat_audit() - walk the live tables of every domain of @sys (moat_pt_walk(), not bookkeeping)
- * and the devices every unit reports, and fill @r:
- *  - every leaf whose output touches a registry range (one violation per range), a Moat-owned page
- *    or a page-table page (one per leaf and kind);
+ * and what every unit's hardware reads (the units' view() operation, internal/unit.h: from the
+ * root pointers read back from the unit's registers, never from the driver's own fields), and
+ * fill @r:
+ *  - every leaf whose output touches a registry range (one violation per range; the units'
+ *    registers are such ranges from bring-up on, so a domain mapping them shows up here), a
+ *    Moat-owned page or a page-table page (one per leaf and kind);
  *  - every entry the walk finds corrupt (links are followed only to Moat-owned table pages);
  *  - every live table page that is not Moat-owned;
- *  - every device whose unit reports a page-table root that is no domain's;
+ *  - per unit: translation off although its driver turned it on (UNIT_OFF); registers not covered
+ *    by the registry (REGISTERS); a root register naming a table the driver did not allocate
+ *    (ROOT_POINTER, not followed); a structure the unit walks that is not the driver's for its
+ *    place or not Moat-owned, e.g. a root entry naming another page (FOREIGN_TABLE, not followed);
+ *  - per live entry of a unit (every entry that is not default deny): pass-through or a reserved
+ *    translation type (TRANSLATION); device-TLB / ATS enabled (ATS); a translating entry for a
+ *    requester Moat attached to no domain (UNATTACHED); one whose root is no domain's
+ *    (UNKNOWN_ROOT); a domain id other than that domain's, or not 0 on a blocking entry
+ *    (DOMAIN_ID); a level count / address width other than that domain's (LEVELS);
  *  - for each domain with devices attached, except the host identity domain (shared by the host's
  *    devices over all its RAM by policy): every reserved region mapped there to itself (any page)
  *    whose device scope does not name every device attached to the domain.
- * Cost: one walk of each domain plus a range query per leaf (a 1 TiB identity map is fast).
+ * The units never follow a pointer into memory that is not their own structure: such a pointer is
+ * reported, not followed.
+ * Cost: one walk of each domain plus a range query per leaf (a 1 TiB identity map is fast), and
+ * one read of each unit's structures (an AMD-Vi device table: 65536 entries, each read once).
  * Returns the number of violations (r->violations). When the audit cannot run (NULL argument,
  * uninitialized system) it returns UINT64_MAX and sets r->status (if @r): an audit that did not
- * run never reads as clean.
+ * run never reads as clean. r->status is also a unit's error when its view could not be read.
  */
 uint64_t moat_audit(struct moat_system *sys, struct moat_audit_report *r);
 

@@ -20,7 +20,7 @@
  *    Moat leaves IV = 0; SysMgt says how the IOMMU treats device-initiated system-management
  *    messages, which Moat target-aborts for every device (DTE.SysMgt = 00b), the strictest value:
  *    a firmware setting can only allow more. Likewise the extended entries' settings (ATS) do
- *    not apply: Moat never enables device IOTLBs (DTE.I = 0).
+ *    not apply: Moat never enables device IOTLBs (DTE.I = 0; the auditor reports an entry with I = 1).
  *  - IVMD regions are handled by the core like RMRRs (moat_reserved_map() maps them, identity,
  *    only for the devices they name); the exclusion-range registers stay disabled (the driver
  *    clears them at enable), so no device bypasses translation.
@@ -85,16 +85,16 @@ static moat_status amdvi_op_attach(struct moat_unit *u, uint16_t rid, const stru
 	/* A device table allocated by an attach before enable becomes Moat-owned (also after an
 	 * error: the table exists either way). */
 	own = moat_setupi_own_driver_pages_locked(su);
-	if (st == MOAT_OK && own != MOAT_OK)
+	if (st == MOAT_OK && own != MOAT_OK) {
 		/* A table devices might write is worse than a device without a domain: block it. */
 		moat_amdvi_detach(&su->hw.amdvi, rid, NULL);
-	amdvi_note(su, rid);
-	if (st == MOAT_OK && own != MOAT_OK) {
+		amdvi_note(su, rid);
 		return moat_diag_set(diag, own, NULL, 0,
 				     "AMD-Vi unit 0x%llx: %02x:%02x.%x not attached: its device table could not be "
 				     "made Moat-owned (%s)", (unsigned long long)su->hw.amdvi.reg_phys, MOAT_RID_BUS(rid),
 				     MOAT_RID_DEV(rid), MOAT_RID_FN(rid), moat_status_str(own));
 	}
+	amdvi_note(su, rid);
 	return st;
 }
 

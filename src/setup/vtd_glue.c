@@ -44,16 +44,16 @@ static moat_status vtd_op_attach(struct moat_unit *u, uint16_t rid, const struct
 	/* A context table the driver allocated for a new bus becomes Moat-owned (also after an
 	 * error: the table stays linked from the root table either way). */
 	own = moat_setupi_own_driver_pages_locked(su);
-	if (st == MOAT_OK && own != MOAT_OK)
+	if (st == MOAT_OK && own != MOAT_OK) {
 		/* A table devices might write is worse than a device without a domain: block it. */
 		moat_vtd_detach(&su->hw.vtd, rid, NULL);
-	vtd_note(su, rid);
-	if (st == MOAT_OK && own != MOAT_OK) {
+		vtd_note(su, rid);
 		return moat_diag_set(diag, own, NULL, 0,
 				     "VT-d unit 0x%llx: %02x:%02x.%x not attached: its context table could not be "
 				     "made Moat-owned (%s)", (unsigned long long)su->hw.vtd.reg_phys, MOAT_RID_BUS(rid),
 				     MOAT_RID_DEV(rid), MOAT_RID_FN(rid), moat_status_str(own));
 	}
+	vtd_note(su, rid);
 	return st;
 }
 
