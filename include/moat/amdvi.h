@@ -146,6 +146,7 @@ struct moat_amdvi_dte {
 	uint16_t did;
 	uint64_t root_phys;
 	uint64_t raw[4];             /* the entry as stored, quadwords 0..3 */
+	bool iotlb;                  /* I: device IOTLB (ATS) enabled */
 };
 
 /*
@@ -436,6 +437,51 @@ void moat_amdvi_event_decode(uint64_t lo, uint64_t hi, uint16_t segment, struct 
  */
 moat_status moat_amdvi_event_poll(struct moat_amdvi_unit *u, struct moat_fault *out, unsigned max,
 				  struct moat_fault_poll *res);
+
+/* ---------------------------------------------------------------------------------------------
+ * The hardware's view (for the auditor): read-only, from what the IOMMU is programmed with
+ * ------------------------------------------------------------------------------------------- */
+
+/* What the IOMMU's registers say (moat_amdvi_hw_state()). */
+struct moat_amdvi_hw {
+	uint64_t devtab;             /* Device Table Base Address register as read back */
+	uint64_t control;            /* Control register */
+	uint64_t table_phys;         /* the device table's base (DevTabBase) */
+	uint32_t table_pages;        /* its size in pages (Size + 1) */
+	bool translating;            /* Control.IommuEn */
+	bool table_ours;             /* base and size name the device table the driver allocated */
+};
+
+/*
+ * moat_amdvi_hw_state() - read the Device Table Base and Control registers back from the IOMMU
+ * into @out, and whether the table they name is the driver's (same base, same size). Writes
+ * nothing. Returns MOAT_OK; MOAT_ERR_STATE (not probed); MOAT_ERR_INVALID_ARG (NULL @out).
+ */
+moat_status moat_amdvi_hw_state(const struct moat_amdvi_unit *u, struct moat_amdvi_hw *out);
+
+/* Callbacks of moat_amdvi_hw_walk(): MOAT_OK to go on, anything else stops the walk (and is returned). */
+struct moat_amdvi_hw_fns {
+	/* Page @index of the device table, at @phys; @readable when the platform gives its virtual
+	 * address: only then are its entries read. */
+	moat_status (*page)(void *ctx, uint32_t index, uint64_t phys, bool readable);
+	/* An entry that is not the blocking entry the driver writes (V = 1, every other bit 0). */
+	moat_status (*entry)(void *ctx, uint32_t devid, const struct moat_amdvi_dte *e);
+};
+
+/*
+ * moat_amdvi_hw_walk() - walk the device table as the IOMMU reads it, from the base @hw names
+ * (moat_amdvi_hw_state()), through moat_plat_phys_to_virt() of each page's physical address: each
+ * page, then each entry but the blocking ones, decoded (moat_amdvi_dte_decode()). Each entry is read
+ * once. Nothing is walked unless @hw->table_ours (a table the driver did not allocate is never
+ * read). Writes nothing.
+ * Returns MOAT_OK, what a callback returned to stop, MOAT_ERR_STATE (not probed),
+ * MOAT_ERR_INVALID_ARG (NULL @hw or @fns, or a callback missing).
+ */
+moat_status moat_amdvi_hw_walk(const struct moat_amdvi_unit *u, const struct moat_amdvi_hw *hw,
+			       const struct moat_amdvi_hw_fns *fns, void *ctx);
+
+/* moat_amdvi_dte_decode() - a device-table entry (quadwords 0..3 as stored) decoded into @out. Pure. */
+void moat_amdvi_dte_decode(const uint64_t raw[4], struct moat_amdvi_dte *out);
 
 #ifdef __cplusplus
 }

@@ -499,6 +499,20 @@ enum moat_audit_kind {
 					   does not name */
 	MOAT_AUDIT_UNTRACKED_TABLE = 6, /* a live table page that is not Moat-owned (so unprotected) */
 	MOAT_AUDIT_UNKNOWN_ROOT = 7,    /* a device translates through tables of no domain */
+	/* The units' hardware state (the unit's view() operation, internal/unit.h): */
+	MOAT_AUDIT_ROOT_POINTER = 8,    /* a unit's root register (VT-d RTADDR, AMD-Vi Device Table Base)
+					   names a table the driver did not allocate */
+	MOAT_AUDIT_FOREIGN_TABLE = 9,   /* a structure the unit walks (a context table a root entry names,
+					   a device-table page) is not a Moat-owned structure of that unit */
+	MOAT_AUDIT_UNIT_OFF = 10,       /* a unit's translation is off although its driver turned it on */
+	MOAT_AUDIT_TRANSLATION = 11,    /* an entry lets DMA past translation (pass-through) or has a
+					   reserved translation type: Moat only writes translated entries */
+	MOAT_AUDIT_ATS = 12,            /* an entry allows device-TLB translation requests (ATS) */
+	MOAT_AUDIT_UNATTACHED = 13,     /* a translating entry for a requester Moat attached to no domain */
+	MOAT_AUDIT_DOMAIN_ID = 14,      /* an entry's domain id is not the id of the domain whose tables it
+					   points at (or not 0 on a blocking entry): invalidations miss it */
+	MOAT_AUDIT_LEVELS = 15,         /* an entry's address width / level count is not its domain's */
+	MOAT_AUDIT_REGISTERS = 16,      /* a unit's registers are not in the protection registry */
 };
 
 /* One violation. */
@@ -513,6 +527,18 @@ struct moat_audit_violation {
 	uint16_t segment, rid;       /* RESERVED, UNKNOWN_ROOT: the device */
 	uint32_t region;             /* RESERVED: index into the description's regions */
 	char what[MOAT_PROTECT_LABEL_MAX + 16]; /* label of the range, "moat-owned", "page table", ... */
+	/* Kinds about a unit's hardware (ROOT_POINTER to REGISTERS; TRANSLATION to LEVELS also use
+	 * segment, rid, domain_id (the id the entry carries), phys (its page-table root) and level (the
+	 * levels it gives); ROOT_POINTER and FOREIGN_TABLE use phys (the page named), hit_base (the
+	 * page the driver allocated there, 0: none) and level (0: named by a register, 1: by a root
+	 * entry); REGISTERS uses hit_base, hit_size (the register block)): */
+	unsigned unit;               /* the unit, by the order it was added to the system */
+	uint64_t unit_base;          /* its register base (0 when it names none) */
+	uint32_t index;              /* FOREIGN_TABLE: which table (VT-d: bus; AMD-Vi: device-table page) */
+	uint32_t expected;           /* DOMAIN_ID: the id of the domain whose tables the entry points at
+					(0 for a blocking entry); LEVELS: that domain's levels */
+	unsigned raw_count;          /* quadwords of raw[] */
+	uint64_t raw[4];             /* the entry or pointer as the hardware reads it */
 };
 
 struct moat_audit_report {
@@ -520,25 +546,41 @@ struct moat_audit_report {
 	uint64_t violations;         /* all found */
 	unsigned count;              /* kept in v[]: min(violations, MOAT_AUDIT_MAX), first found */
 	struct moat_audit_violation v[MOAT_AUDIT_MAX];
-	/* what was walked */
+	/* what was walked: devices counts the units' entries that are not blocking; unit_tables the
+	 * structure pages the units walk (root, context and device tables) */
 	uint64_t domains, tables, leaves, mapped_bytes, devices;
+	uint64_t unit_tables;
 };
 
 /*
  * moat_audit() - walk the live tables of every domain of @sys (moat_pt_walk(), not bookkeeping)
- * and the devices every unit reports, and fill @r:
- *  - every leaf whose output touches a registry range (one violation per range), a Moat-owned page
- *    or a page-table page (one per leaf and kind);
+ * and what every unit's hardware reads (the units' view() operation, internal/unit.h: from the
+ * root pointers read back from the unit's registers, never from the driver's own fields), and
+ * fill @r:
+ *  - every leaf whose output touches a registry range (one violation per range; the units'
+ *    registers are such ranges from bring-up on, so a domain mapping them shows up here), a
+ *    Moat-owned page or a page-table page (one per leaf and kind);
  *  - every entry the walk finds corrupt (links are followed only to Moat-owned table pages);
  *  - every live table page that is not Moat-owned;
- *  - every device whose unit reports a page-table root that is no domain's;
+ *  - per unit: translation off although its driver turned it on (UNIT_OFF); registers not covered
+ *    by the registry (REGISTERS); a root register naming a table the driver did not allocate
+ *    (ROOT_POINTER, not followed); a structure the unit walks that is not the driver's for its
+ *    place or not Moat-owned, e.g. a root entry naming another page (FOREIGN_TABLE, not followed);
+ *  - per live entry of a unit (every entry that is not default deny): pass-through or a reserved
+ *    translation type (TRANSLATION); device-TLB / ATS enabled (ATS); a translating entry for a
+ *    requester Moat attached to no domain (UNATTACHED); one whose root is no domain's
+ *    (UNKNOWN_ROOT); a domain id other than that domain's, or not 0 on a blocking entry
+ *    (DOMAIN_ID); a level count / address width other than that domain's (LEVELS);
  *  - for each domain with devices attached, except the host identity domain (shared by the host's
  *    devices over all its RAM by policy): every reserved region mapped there to itself (any page)
  *    whose device scope does not name every device attached to the domain.
- * Cost: one walk of each domain plus a range query per leaf (a 1 TiB identity map is fast).
+ * The units never follow a pointer into memory that is not their own structure: such a pointer is
+ * reported, not followed.
+ * Cost: one walk of each domain plus a range query per leaf (a 1 TiB identity map is fast), and
+ * one read of each unit's structures (an AMD-Vi device table: 65536 entries, each read once).
  * Returns the number of violations (r->violations). When the audit cannot run (NULL argument,
  * uninitialized system) it returns UINT64_MAX and sets r->status (if @r): an audit that did not
- * run never reads as clean.
+ * run never reads as clean. r->status is also a unit's error when its view could not be read.
  */
 uint64_t moat_audit(struct moat_system *sys, struct moat_audit_report *r);
 

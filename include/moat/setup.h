@@ -3,11 +3,12 @@
  * Bring-up: from a system description (moat/acpi.h) to a running struct moat_system whose IOMMU
  * units translate. This is the one place that knows every vendor driver: it probes each unit with
  * its vendor's driver, negotiates one page-table configuration all units can walk, initializes the
- * core with it, plugs each unit into the core (include/moat/internal/unit.h), gives the drivers the
- * core's trusted pages for everything they hold (root and context tables, device tables, queues,
- * status words), and turns translation on. Everything after bring-up goes through the vendor-neutral core
- * (moat/moat.h): domains, moat_protect_host(), moat_domain_attach(), moat_fault_poll(),
- * moat_audit().
+ * core with it, plugs each unit into the core (include/moat/internal/unit.h), puts every unit's
+ * register block into the protection registry (labelled "VT-d registers" / "AMD-Vi registers":
+ * no domain may map it), gives the drivers the core's trusted pages for everything they hold (root
+ * and context tables, device tables, queues, status words), and turns translation on. Everything
+ * after bring-up goes through the vendor-neutral core (moat/moat.h): domains, moat_protect_host(),
+ * moat_domain_attach(), moat_fault_poll(), moat_audit().
  *
  * Typical use (the reference kernel does exactly this):
  *
@@ -70,6 +71,9 @@ struct moat_setup_unit {
 		struct moat_amdvi_unit amdvi; /* MOAT_VENDOR_AMDVI */
 	} hw;                           /* the vendor driver's own unit */
 	struct moat_setup *setup;
+	/* Bit per requester id (AMD-Vi: device-table index): the driver wrote a translating entry for
+	 * it when the core attached a device. The auditor holds the live entries against it. */
+	uint64_t attached[65536 / 64];
 };
 
 /* What bring-up chose, in vendor-neutral terms (for logs and for the host's own checks). */
@@ -116,12 +120,15 @@ struct moat_setup {
  * NpCache bit is not in the IVRS), domain ids 1..65535 (0 marks the blocking entries), fault
  * records: the event log's 255 usable entries. Each unit gets a device table of 65536 entries,
  * every one valid (blocking until a device is attached).
+ * Every unit's registers, as its driver maps them (VT-d: the DRHD size, at least a page; AMD-Vi:
+ * 16 KiB), go into the protection registry.
  * @s may hold anything but a live bring-up (that one would be forgotten, not torn down).
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL argument, @cap 0, a description without units or
  * whose counts exceed its capacities, @address_width above 64); MOAT_ERR_NO_SPACE (@desc has more
- * units than @cap, or more than 64 units of one vendor); MOAT_ERR_UNSUPPORTED (a vendor this
- * bring-up cannot drive, mixed vendors, or units that share no page-table level); a driver's probe error (MOAT_ERR_HARDWARE: a unit whose
- * registers do not answer, ...). @diag says which unit. On error every unit probed is released and
+ * units than @cap, or more than 64 units of one vendor, or more units than the registry holds);
+ * MOAT_ERR_UNSUPPORTED (a vendor this bring-up cannot drive, mixed vendors, or units that share no
+ * page-table level); a driver's probe error (MOAT_ERR_HARDWARE: a unit whose registers do not
+ * answer, ...). @diag says which unit. On error every unit probed is released and
  * @s is left uninitialized.
  */
 moat_status moat_setup_init(struct moat_setup *s, struct moat_setup_unit *units, unsigned cap,

@@ -300,6 +300,51 @@ const char *moat_vtd_fault_reason_text(unsigned code);
  * codes not assigned in legacy mode). */
 enum moat_fault_class moat_vtd_fault_reason_class(unsigned code);
 
+/* ---------------------------------------------------------------------------------------------
+ * The hardware's view (for the auditor): read-only, from what the unit is programmed with
+ * ------------------------------------------------------------------------------------------- */
+
+/* What the unit's registers say (moat_vtd_hw_state()). */
+struct moat_vtd_hw {
+	uint64_t rtaddr;             /* RTADDR as read back */
+	uint64_t root_phys;          /* its root-table address (RTA) */
+	uint32_t gsts;               /* GSTS */
+	bool translating;            /* GSTS.TES */
+	bool root_ours;              /* RTADDR names the root table the driver allocated, in legacy mode
+					(TTM 00), and the platform gives its virtual address */
+};
+
+/*
+ * moat_vtd_hw_state() - read RTADDR and GSTS back from the unit into @out, and whether the root
+ * table they name is the driver's. Reads two registers; writes nothing.
+ * Returns MOAT_OK; MOAT_ERR_STATE (not probed); MOAT_ERR_INVALID_ARG (NULL @out).
+ */
+moat_status moat_vtd_hw_state(const struct moat_vtd_unit *u, struct moat_vtd_hw *out);
+
+/* Callbacks of moat_vtd_hw_walk(): MOAT_OK to go on, anything else stops the walk (and is returned). */
+struct moat_vtd_hw_fns {
+	/* A present root entry (@raw: low, high quadword) of bus @bus, naming context table @ctp. @ours
+	 * when @ctp is the context table the driver allocated for that bus (@expected, 0 when it has
+	 * none): only such a table is read. */
+	moat_status (*root_entry)(void *ctx, unsigned bus, const uint64_t raw[2], uint64_t ctp, uint64_t expected,
+				  bool ours);
+	/* A present context entry of a table that was read, decoded. */
+	moat_status (*context_entry)(void *ctx, uint16_t rid, const struct moat_vtd_context *ce);
+};
+
+/*
+ * moat_vtd_hw_walk() - walk the tables as the unit reads them, from the root table @hw names
+ * (moat_vtd_hw_state()): each present root entry, and each present context entry of the context
+ * tables those entries name, through moat_plat_phys_to_virt() of the addresses stored in them. A
+ * pointer is followed only into the page the driver allocated for that place (the root table,
+ * the context table of that bus); any other is reported to root_entry() with @ours false and not
+ * followed. Nothing is walked when @hw->root_ours is false. Writes nothing.
+ * Returns MOAT_OK, what a callback returned to stop, MOAT_ERR_STATE (not probed),
+ * MOAT_ERR_INVALID_ARG (NULL @hw or @fns, or a callback missing).
+ */
+moat_status moat_vtd_hw_walk(const struct moat_vtd_unit *u, const struct moat_vtd_hw *hw,
+			     const struct moat_vtd_hw_fns *fns, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

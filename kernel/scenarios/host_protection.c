@@ -116,6 +116,19 @@ static enum scenario_verdict check_driver_pages(struct hp *h, struct scenario_re
 	}
 	scenario_note("the IOMMU's own %u pages (device or root and context tables, queues) are protected and unmapped",
 		      i);
+	/* and every unit's registers, from bring-up on */
+	const struct fw_iommu_table *t = firmware_iommu(&h->sys->fw);
+	for (i = 0; t && i < t->desc.units_count; i++) {
+		uint64_t base = t->desc.units[i].register_base;
+
+		if (moat_protect_check(&h->m->ms.sys, base, MOAT_PAGE_SIZE, &hit) != MOAT_ERR_PROTECTED || hit.owned)
+			return scenario_fail(r, "the registers of unit %u at 0x%llx are not in the registry", i,
+					     (unsigned long long)base);
+		if (host_maps(h->m, base))
+			return scenario_fail(r, "the registers of unit %u at 0x%llx are mapped in the host domain", i,
+					     (unsigned long long)base);
+	}
+	scenario_note("the registers of the %u unit(s) are protected (\"%s\") and unmapped", i, i ? hit.label : "");
 	return SCENARIO_PASS;
 }
 

@@ -195,9 +195,10 @@ enum scenario_verdict audit_clean(struct kmoat *m, struct scenario_result *r)
 	if (n)
 		return scenario_fail(r, "the auditor found %llu violation(s) on the live tables", (unsigned long long)n);
 	scenario_note("audit: 0 violations (%llu domain(s), %llu table pages, %llu leaves, %llu MiB mapped, "
-		      "%llu device(s))", (unsigned long long)rep.domains, (unsigned long long)rep.tables,
-		      (unsigned long long)rep.leaves, (unsigned long long)(rep.mapped_bytes >> 20),
-		      (unsigned long long)rep.devices);
+		      "%llu device(s), %llu IOMMU table pages)", (unsigned long long)rep.domains,
+		      (unsigned long long)rep.tables, (unsigned long long)rep.leaves,
+		      (unsigned long long)(rep.mapped_bytes >> 20), (unsigned long long)rep.devices,
+		      (unsigned long long)rep.unit_tables);
 	return SCENARIO_PASS;
 }
 

@@ -425,5 +425,6 @@ moat_status moat_amdvi_dte_get(const struct moat_amdvi_unit *u, uint32_t devid, 
 	out->levels = (uint8_t)AMDVI_GET(AMDVI_DTE0_MODE, out->raw[0]);
 	out->root_phys = out->raw[0] & AMDVI_DTE0_PT_ROOT;
 	out->did = (uint16_t)AMDVI_GET(AMDVI_DTE1_DOMAIN_ID, out->raw[1]);
+	out->iotlb = (out->raw[1] & AMDVI_DTE1_I) != 0;
 	return MOAT_OK;
 }

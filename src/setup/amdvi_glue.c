@@ -20,7 +20,7 @@
  *    Moat leaves IV = 0; SysMgt says how the IOMMU treats device-initiated system-management
  *    messages, which Moat target-aborts for every device (DTE.SysMgt = 00b), the strictest value:
  *    a firmware setting can only allow more. Likewise the extended entries' settings (ATS) do
- *    not apply: Moat never enables device IOTLBs (DTE.I = 0).
+ *    not apply: Moat never enables device IOTLBs (DTE.I = 0; the auditor reports an entry with I = 1).
  *  - IVMD regions are handled by the core like RMRRs (moat_reserved_map() maps them, identity,
  *    only for the devices they name); the exclusion-range registers stay disabled (the driver
  *    clears them at enable), so no device bypasses translation.
@@ -33,6 +33,8 @@
 #define AMDVI_NEGOTIATE_MAX 64u
 /* Device-table entries every unit gets: one for every device id a request can carry. */
 #define AMDVI_GLUE_DEVTAB_ENTRIES 65536u
+/* The most levels a device-table entry's Mode can give (7 is reserved). */
+#define AMDVI_GLUE_LEVELS_MAX 6u
 
 static struct moat_setup_unit *su_of(struct moat_unit *u)
 {
@@ -46,16 +48,50 @@ static struct moat_amdvi_unit *amd_of(struct moat_unit *u)
 
 /* ---- unit operations ---- */
 
+/* Record whether device-table entry @id translates now. */
+static void amdvi_note_one(struct moat_setup_unit *su, uint32_t id)
+{
+	struct moat_amdvi_dte e;
+
+	moat_setupi_note(su, (uint16_t)id,
+			 moat_amdvi_dte_get(&su->hw.amdvi, id, &e) == MOAT_OK && e.valid && e.translated);
+}
+
+/* After any attach or detach of @rid, whatever it returned: record which entries of its alias
+ * group (the alias's own and every member's, as moat_amdvi_attach() writes them) translate. The
+ * auditor's reference for which entries Moat attached. */
+static void amdvi_note(struct moat_setup_unit *su, uint16_t rid)
+{
+	const struct moat_amdvi_unit *a = &su->hw.amdvi;
+	const uint16_t alias = moat_amdvi_device_id(a, rid);
+
+	if (alias < a->dt_entries)
+		amdvi_note_one(su, alias);
+	for (uint32_t i = 0; i < a->alias_count; i++) {
+		if (a->aliases[i].alias != alias)
+			continue;
+		for (uint32_t id = a->aliases[i].first; id <= a->aliases[i].last && id < a->dt_entries; id++)
+			amdvi_note_one(su, id);
+	}
+}
+
 static moat_status amdvi_op_attach(struct moat_unit *u, uint16_t rid, const struct moat_domain *dom,
 				   struct moat_diag *diag)
 {
+	struct moat_setup_unit *su = su_of(u);
 	/* A device table allocated by an attach before enable comes from the unit's page source. */
-	return moat_amdvi_attach(amd_of(u), rid, dom->id, dom->pt.root_phys, dom->pt.cfg.levels, diag);
+	moat_status st = moat_amdvi_attach(&su->hw.amdvi, rid, dom->id, dom->pt.root_phys, dom->pt.cfg.levels, diag);
+
+	amdvi_note(su, rid);
+	return st;
 }
 
 static moat_status amdvi_op_detach(struct moat_unit *u, uint16_t rid, struct moat_diag *diag)
 {
-	return moat_amdvi_detach(amd_of(u), rid, diag);
+	moat_status st = moat_amdvi_detach(amd_of(u), rid, diag);
+
+	amdvi_note(su_of(u), rid);
+	return st;
 }
 
 /* The entry the IOMMU uses for @rid (its alias's, when it has one) translates: its domain. */
@@ -91,36 +127,118 @@ static moat_status amdvi_op_flush_all(struct moat_unit *u, struct moat_diag *dia
 	return moat_amdvi_inval_all(a, diag);
 }
 
+/* ---- the hardware's view (the auditor's view() operation) ---- */
+
+struct amdvi_view {
+	struct moat_setup_unit *su;
+	const struct moat_unit_view_fns *fns;
+	void *ctx;
+};
+
+static moat_status amdvi_view_page(void *ctx, uint32_t index, uint64_t phys, bool readable)
+{
+	const struct amdvi_view *w = ctx;
+	const struct moat_amdvi_unit *a = &w->su->hw.amdvi;
+	const struct moat_unit_table t = {
+		.level = 0,
+		.index = index,
+		.phys = phys,
+		.expected = a->dt_phys + (uint64_t)index * MOAT_PAGE_SIZE,
+		.pointer = { a->dt_phys, 0 },
+		.ours = readable,
+		.name = "device table",
+	};
+
+	return w->fns->table(w->ctx, &t);
+}
+
 /*
- * Every entry that is not the blocking one (V = 1, TV = 0, IR = IW = 0), for the auditor. An entry
- * that translates with the negotiated number of levels is reported with its root; any other
- * (V = 0, Mode 0, TV = 0 with IR or IW, another level count) lets the device reach memory in a way
- * no domain describes: it is reported with root 0, which no domain has, so the auditor names it.
+ * 48882 section 2.2.2.1: V = 0 means no checks at all (DMA untranslated); V = 1 with TV = 0 uses
+ * IR/IW alone (untranslated when either is set, blocked otherwise); TV = 1 with Mode 0 passes
+ * DMA untranslated under IR/IW; Mode 1..6 walks that many levels from the root; Mode 7 is
+ * reserved. I enables the device IOTLB (ATS).
  */
-static moat_status amdvi_op_walk_devices(struct moat_unit *u, moat_unit_dev_fn fn, void *ctx)
+static moat_status amdvi_view_entry(void *ctx, uint32_t devid, const struct moat_amdvi_dte *d)
+{
+	const struct amdvi_view *w = ctx;
+	struct moat_unit_entry e = {
+		.rid = (uint16_t)devid,
+		.kind = MOAT_UNIT_TRANSLATED,
+		.domain_id = d->did,
+		.root_phys = d->root_phys,
+		.levels = d->levels,
+		.raw_count = 4,
+		.raw = { d->raw[0], d->raw[1], d->raw[2], d->raw[3] },
+	};
+
+	if (!d->valid) {
+		e.kind = MOAT_UNIT_PASSTHROUGH;
+		e.note = "V=0: no checks at all";
+	} else if (!d->translated) {
+		e.kind = d->read || d->write ? MOAT_UNIT_PASSTHROUGH : MOAT_UNIT_BLOCKED;
+		e.note = d->read || d->write ? "TV=0 with IR/IW: untranslated" : NULL;
+	} else if (d->levels == 0) {
+		e.kind = d->read || d->write ? MOAT_UNIT_PASSTHROUGH : MOAT_UNIT_BLOCKED;
+		e.note = d->read || d->write ? "Mode 0: untranslated" : NULL;
+	} else if (d->levels > AMDVI_GLUE_LEVELS_MAX) {
+		e.kind = MOAT_UNIT_OTHER;
+		e.note = "Mode 7: reserved";
+	}
+	if (e.kind != MOAT_UNIT_TRANSLATED) {
+		e.root_phys = 0;
+		e.levels = 0;
+	}
+	if (d->iotlb) {
+		e.flags |= MOAT_UNIT_E_ATS;
+		if (!e.note)
+			e.note = "I=1: device IOTLB";
+	}
+	if (moat_setupi_attached(w->su, (uint16_t)devid))
+		e.flags |= MOAT_UNIT_E_ATTACHED;
+	return w->fns->entry(w->ctx, &e);
+}
+
+/*
+ * What the IOMMU reads, from its registers: Control (IommuEn) and the Device Table Base. With
+ * the IOMMU on, the table the register names (read only when it is exactly the driver's, base and
+ * size), each of its pages, and every entry that is not the blocking one (V = 1, all else 0), each
+ * read once. With IommuEn off the IOMMU reads no table.
+ */
+static moat_status amdvi_op_view(struct moat_unit *u, const struct moat_unit_view_fns *fns, void *ctx)
 {
 	struct moat_setup_unit *su = su_of(u);
 	const struct moat_amdvi_unit *a = &su->hw.amdvi;
+	const struct moat_amdvi_hw_fns hw_fns = { amdvi_view_page, amdvi_view_entry };
+	struct amdvi_view w = { su, fns, ctx };
+	struct moat_unit_state state;
+	struct moat_amdvi_hw hw;
+	moat_status st = moat_amdvi_hw_state(a, &hw);
 
-	if (!a->dt_phys)
-		return MOAT_OK;
-	for (uint32_t id = 0; id < a->dt_entries; id++) {
-		struct moat_amdvi_dte e;
-		struct moat_unit_dev d;
-		moat_status st;
+	if (st != MOAT_OK)
+		return st;
+	state = (struct moat_unit_state){
+		.reg_base = a->reg_phys,
+		.reg_size = a->reg_size,
+		.translating = hw.translating,
+		.expected_on = a->enabled,
+		.status = hw.control,
+	};
+	st = fns->state(ctx, &state);
+	if (st != MOAT_OK || !hw.translating)
+		return st;
+	if (!hw.table_ours) {
+		const struct moat_unit_table t = {
+			.level = 0,
+			.phys = hw.table_phys,
+			.expected = a->dt_phys,
+			.pointer = { hw.devtab, 0 },
+			.ours = false,
+			.name = "device table",
+		};
 
-		if (moat_amdvi_dte_get(a, id, &e) != MOAT_OK)
-			continue;
-		if (e.valid && !e.translated && !e.read && !e.write)
-			continue;
-		d.rid = (uint16_t)id;
-		d.domain_id = e.did;
-		d.root_phys = e.valid && e.translated && e.levels == su->setup->caps.levels ? e.root_phys : 0;
-		st = fn(ctx, &d);
-		if (st != MOAT_OK)
-			return st;
+		return fns->table(ctx, &t);
 	}
-	return MOAT_OK;
+	return moat_amdvi_hw_walk(a, &hw, &hw_fns, &w);
 }
 
 static moat_status amdvi_op_fault_poll(struct moat_unit *u, struct moat_fault *out, unsigned max,
@@ -135,7 +253,7 @@ static const struct moat_unit_ops amdvi_ops = {
 	.lookup = amdvi_op_lookup,
 	.invalidate = amdvi_op_invalidate,
 	.flush_all = amdvi_op_flush_all,
-	.walk_devices = amdvi_op_walk_devices,
+	.view = amdvi_op_view,
 	.fault_poll = amdvi_op_fault_poll,
 };
 
@@ -270,6 +388,12 @@ static int amdvi_describe(const struct moat_setup_unit *su, char *buf, size_t si
 			     a->caps.coherent ? "walks snoop CPU caches" : "walks do not snoop CPU caches (tables are flushed)");
 }
 
+static void amdvi_registers(const struct moat_setup_unit *su, uint64_t *base, uint64_t *size)
+{
+	*base = su->hw.amdvi.reg_phys;
+	*size = su->hw.amdvi.reg_size;
+}
+
 const struct setup_vendor moat_setupi_amdvi = {
 	.vendor = MOAT_VENDOR_AMDVI,
 	.name = "AMD-Vi",
@@ -281,4 +405,5 @@ const struct setup_vendor moat_setupi_amdvi = {
 	.release = amdvi_release,
 	.each_page = amdvi_each_page,
 	.describe = amdvi_describe,
+	.registers = amdvi_registers,
 };

@@ -119,6 +119,27 @@ static moat_status check_desc(const struct moat_sysdesc *desc, unsigned cap, str
 	return MOAT_OK;
 }
 
+/* Every unit's register block, as its driver maps it, into the registry: no domain may map it
+ * (the host identity domain never does), and the auditor reports any domain that does. */
+static moat_status protect_registers(struct moat_setup *s, const struct setup_vendor *v, struct moat_diag *diag)
+{
+	char label[MOAT_PROTECT_LABEL_MAX];
+
+	moat_snprintf(label, sizeof(label), "%s registers", v->name);
+	for (unsigned i = 0; i < s->count; i++) {
+		uint64_t base, size;
+		moat_status st;
+
+		v->registers(&s->units[i], &base, &size);
+		st = moat_protect_add(&s->sys, base, size, label, diag);
+		if (st != MOAT_OK)
+			return moat_diag_set(diag, st, NULL, s->desc->units[i].src_offset,
+					     "%s unit %u: registers [0x%llx, +0x%llx) cannot be protected: %s", v->name, i,
+					     (unsigned long long)base, (unsigned long long)size, moat_status_str(st));
+	}
+	return MOAT_OK;
+}
+
 moat_status moat_setup_init(struct moat_setup *s, struct moat_setup_unit *units, unsigned cap,
 			    const struct moat_sysdesc *desc, unsigned address_width, struct moat_diag *diag)
 {
@@ -175,6 +196,11 @@ moat_status moat_setup_init(struct moat_setup *s, struct moat_setup_unit *units,
 			moat_system_fini(&s->sys);
 			goto fail;
 		}
+	}
+	st = protect_registers(s, v, diag);
+	if (st != MOAT_OK) {
+		moat_system_fini(&s->sys);
+		goto fail;
 	}
 	s->magic = SETUP_MAGIC;
 	return MOAT_OK;

@@ -35,6 +35,8 @@ struct setup_vendor {
 	moat_status (*each_page)(const struct moat_setup_unit *su, setup_page_fn fn, void *ctx);
 	/* One line about the unit (moat_setup_unit_describe()). */
 	int (*describe)(const struct moat_setup_unit *su, char *buf, size_t size);
+	/* The register block the driver mapped for @su (it goes into the protection registry). */
+	void (*registers)(const struct moat_setup_unit *su, uint64_t *base, uint64_t *size);
 };
 
 extern const struct setup_vendor moat_setupi_vtd;
@@ -42,6 +44,22 @@ extern const struct setup_vendor moat_setupi_amdvi;
 
 /* The glue of @vendor, or NULL when bring-up has none. */
 const struct setup_vendor *moat_setupi_vendor(enum moat_vendor vendor);
+
+/* The record of what the glue attached (struct moat_setup_unit attached): set or clear @id. */
+static inline void moat_setupi_note(struct moat_setup_unit *su, uint16_t id, bool attached)
+{
+	const uint64_t bit = 1ull << (id % 64);
+
+	if (attached)
+		su->attached[id / 64] |= bit;
+	else
+		su->attached[id / 64] &= ~bit;
+}
+
+static inline bool moat_setupi_attached(const struct moat_setup_unit *su, uint16_t id)
+{
+	return (su->attached[id / 64] >> (id % 64)) & 1;
+}
 
 /* The leaf sizes of a page-table configuration in words, for the units' describe lines. */
 const char *moat_setupi_page_sizes_words(unsigned sizes);

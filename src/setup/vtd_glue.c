@@ -24,17 +24,33 @@ static struct moat_vtd_unit *vtd_of(struct moat_unit *u)
 
 /* ---- unit operations ---- */
 
+/* Record whether the driver left a present context entry for @rid (after any attach or detach,
+ * whatever it returned): the auditor's reference for which requesters Moat attached. */
+static void vtd_note(struct moat_setup_unit *su, uint16_t rid)
+{
+	struct moat_vtd_context ce;
+
+	moat_setupi_note(su, rid, moat_vtd_context_get(&su->hw.vtd, rid, &ce) == MOAT_OK);
+}
+
 static moat_status vtd_op_attach(struct moat_unit *u, uint16_t rid, const struct moat_domain *dom,
 				 struct moat_diag *diag)
 {
+	struct moat_setup_unit *su = su_of(u);
 	/* A context table for a new bus comes from the unit's page source: trusted before it is linked. */
-	return moat_vtd_attach(vtd_of(u), rid, dom->id, dom->pt.root_phys, dom->pt.cfg.levels, MOAT_VTD_TT_UNTRANSLATED,
-			       diag);
+	moat_status st = moat_vtd_attach(&su->hw.vtd, rid, dom->id, dom->pt.root_phys, dom->pt.cfg.levels,
+					 MOAT_VTD_TT_UNTRANSLATED, diag);
+
+	vtd_note(su, rid);
+	return st;
 }
 
 static moat_status vtd_op_detach(struct moat_unit *u, uint16_t rid, struct moat_diag *diag)
 {
-	return moat_vtd_detach(vtd_of(u), rid, diag);
+	moat_status st = moat_vtd_detach(vtd_of(u), rid, diag);
+
+	vtd_note(su_of(u), rid);
+	return st;
 }
 
 static moat_status vtd_op_lookup(struct moat_unit *u, uint16_t rid, struct moat_unit_dev *out)
@@ -75,30 +91,107 @@ static moat_status vtd_op_flush_all(struct moat_unit *u, struct moat_diag *diag)
 	return st;
 }
 
-static moat_status vtd_op_walk_devices(struct moat_unit *u, moat_unit_dev_fn fn, void *ctx)
+/* ---- the hardware's view (the auditor's view() operation) ---- */
+
+struct vtd_view {
+	struct moat_setup_unit *su;
+	const struct moat_unit_view_fns *fns;
+	void *ctx;
+};
+
+static moat_status vtd_view_root_entry(void *ctx, unsigned bus, const uint64_t raw[2], uint64_t ctp,
+				       uint64_t expected, bool ours)
 {
-	const struct moat_vtd_unit *v = vtd_of(u);
+	const struct vtd_view *w = ctx;
+	const struct moat_unit_table t = {
+		.level = 1,
+		.index = bus,
+		.phys = ctp,
+		.expected = expected,
+		.pointer = { raw[0], raw[1] },
+		.ours = ours,
+		.name = "context table",
+	};
 
-	for (unsigned bus = 0; bus < 256; bus++) {
-		if (!v->ctx[bus])
-			continue;
-		for (unsigned devfn = 0; devfn < 256; devfn++) {
-			uint16_t rid = (uint16_t)(bus << 8 | devfn);
-			struct moat_vtd_context ce;
-			struct moat_unit_dev d;
-			moat_status st;
+	return w->fns->table(w->ctx, &t);
+}
 
-			if (moat_vtd_context_get(v, rid, &ce) != MOAT_OK)
-				continue;
-			d.rid = rid;
-			d.domain_id = ce.did;
-			d.root_phys = ce.root_phys;
-			st = fn(ctx, &d);
-			if (st != MOAT_OK)
-				return st;
-		}
+/* VT-d spec 9.3: TT 00b translates through SLPTPTR; 01b does so and also serves device-TLB
+ * translation requests; 10b passes requests through untranslated; 11b is reserved. */
+static moat_status vtd_view_context_entry(void *ctx, uint16_t rid, const struct moat_vtd_context *ce)
+{
+	const struct vtd_view *w = ctx;
+	struct moat_unit_entry e = {
+		.rid = rid,
+		.kind = MOAT_UNIT_TRANSLATED,
+		.domain_id = ce->did,
+		.root_phys = ce->root_phys,
+		.levels = ce->levels,
+		.raw_count = 2,
+		.raw = { ce->raw[0], ce->raw[1] },
+	};
+
+	switch (ce->tt) {
+	case 0:
+		break;
+	case 1:
+		e.flags |= MOAT_UNIT_E_ATS;
+		e.note = "TT=1: device-TLB translation requests";
+		break;
+	case 2:
+		e.kind = MOAT_UNIT_PASSTHROUGH;
+		e.note = "TT=2: pass-through";
+		break;
+	default:
+		e.kind = MOAT_UNIT_OTHER;
+		e.note = "TT=3: reserved translation type";
+		break;
 	}
-	return MOAT_OK;
+	if (moat_setupi_attached(w->su, rid))
+		e.flags |= MOAT_UNIT_E_ATTACHED;
+	return w->fns->entry(w->ctx, &e);
+}
+
+/*
+ * What the unit reads, from its registers: GSTS (translation on?) and RTADDR. With translation on,
+ * the root table RTADDR names (not followed unless it is the driver's), each context table a root
+ * entry names (read only when it is the one the driver allocated for that bus), each present
+ * context entry. With translation off the unit reads no table at all.
+ */
+static moat_status vtd_op_view(struct moat_unit *u, const struct moat_unit_view_fns *fns, void *ctx)
+{
+	struct moat_setup_unit *su = su_of(u);
+	const struct moat_vtd_unit *v = &su->hw.vtd;
+	const struct moat_vtd_hw_fns hw_fns = { vtd_view_root_entry, vtd_view_context_entry };
+	struct vtd_view w = { su, fns, ctx };
+	struct moat_unit_state state;
+	struct moat_vtd_hw hw;
+	moat_status st = moat_vtd_hw_state(v, &hw);
+
+	if (st != MOAT_OK)
+		return st;
+	state = (struct moat_unit_state){
+		.reg_base = v->reg_phys,
+		.reg_size = v->reg_size,
+		.translating = hw.translating,
+		.expected_on = v->enabled,
+		.status = hw.gsts,
+	};
+	st = fns->state(ctx, &state);
+	if (st != MOAT_OK || !hw.translating)
+		return st;
+	const struct moat_unit_table root = {
+		.level = 0,
+		.phys = hw.root_phys,
+		.expected = v->root ? v->root_phys : 0,
+		.pointer = { hw.rtaddr, 0 },
+		.ours = hw.root_ours,
+		.name = "root table",
+	};
+	st = fns->table(ctx, &root);
+	if (st == MOAT_OK)
+		st = moat_vtd_hw_walk(v, &hw, &hw_fns, &w);
+	return st;
 }
 
 static moat_status vtd_op_fault_poll(struct moat_unit *u, struct moat_fault *out, unsigned max,
@@ -113,7 +206,7 @@ static const struct moat_unit_ops vtd_ops = {
 	.lookup = vtd_op_lookup,
 	.invalidate = vtd_op_invalidate,
 	.flush_all = vtd_op_flush_all,
-	.walk_devices = vtd_op_walk_devices,
+	.view = vtd_op_view,
 	.fault_poll = vtd_op_fault_poll,
 };
 
@@ -231,6 +324,12 @@ static int vtd_describe(const struct moat_setup_unit *su, char *buf, size_t size
 			     v->caps.caching_mode ? ", caching mode (new mappings are invalidated too)" : "");
 }
 
+static void vtd_registers(const struct moat_setup_unit *su, uint64_t *base, uint64_t *size)
+{
+	*base = su->hw.vtd.reg_phys;
+	*size = su->hw.vtd.reg_size;
+}
+
 const struct setup_vendor moat_setupi_vtd = {
 	.vendor = MOAT_VENDOR_VTD,
 	.name = "VT-d",
@@ -242,4 +341,5 @@ const struct setup_vendor moat_setupi_vtd = {
 	.release = vtd_release,
 	.each_page = vtd_each_page,
 	.describe = vtd_describe,
+	.registers = vtd_registers,
 };

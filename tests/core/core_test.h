@@ -28,6 +28,7 @@
 
 #define NU_MAX_DEVS 64
 #define NU_LOG 64
+#define NU_MAX_PLANTED 8
 
 struct nu_inval {
 	uint32_t domain_id;
@@ -45,6 +46,14 @@ struct null_unit {
 	struct nu_inval log[NU_LOG];
 	moat_status fail_inval;    /* returned by invalidate when not MOAT_OK */
 	moat_status fail_attach;
+	/* The hardware view beyond devs[] (each of which reads as a translated, attached entry with the
+	 * system's levels): the state (nu_init: translation on, as expected, no registers), and tables
+	 * and entries a test plants. */
+	struct moat_unit_state state;
+	struct moat_unit_table tables[NU_MAX_PLANTED];
+	unsigned ntables;
+	struct moat_unit_entry planted[NU_MAX_PLANTED];
+	unsigned nplanted;
 };
 
 static inline struct null_unit *nu_of(struct moat_unit *u)
@@ -123,17 +132,28 @@ static inline moat_status nu_flush_all(struct moat_unit *u, struct moat_diag *di
 	return MOAT_OK;
 }
 
-static inline moat_status nu_walk(struct moat_unit *u, moat_unit_dev_fn fn, void *ctx)
+static inline moat_status nu_view(struct moat_unit *u, const struct moat_unit_view_fns *fns, void *ctx)
 {
 	struct null_unit *nu = nu_of(u);
+	moat_status st = fns->state(ctx, &nu->state);
 
-	for (unsigned i = 0; i < nu->ndev; i++) {
-		moat_status st = fn(ctx, &nu->devs[i]);
+	for (unsigned i = 0; i < nu->ntables && st == MOAT_OK; i++)
+		st = fns->table(ctx, &nu->tables[i]);
+	for (unsigned i = 0; i < nu->ndev && st == MOAT_OK; i++) {
+		const struct moat_unit_entry e = {
+			.rid = nu->devs[i].rid,
+			.kind = MOAT_UNIT_TRANSLATED,
+			.flags = MOAT_UNIT_E_ATTACHED,
+			.domain_id = nu->devs[i].domain_id,
+			.root_phys = nu->devs[i].root_phys,
+			.levels = u->sys->cfg.pt.levels,
+		};
 
-		if (st != MOAT_OK)
-			return st;
+		st = fns->entry(ctx, &e);
 	}
-	return MOAT_OK;
+	for (unsigned i = 0; i < nu->nplanted && st == MOAT_OK; i++)
+		st = fns->entry(ctx, &nu->planted[i]);
+	return st;
 }
 
 static const struct moat_unit_ops nu_ops = {
@@ -142,7 +162,7 @@ static const struct moat_unit_ops nu_ops = {
 	.lookup = nu_lookup,
 	.invalidate = nu_invalidate,
 	.flush_all = nu_flush_all,
-	.walk_devices = nu_walk,
+	.view = nu_view,
 };
 
 /* A null unit for every device of @segment (or for its description entry @desc_index >= 0). */
@@ -154,6 +174,8 @@ static inline void nu_init(struct null_unit *nu, uint16_t segment, int32_t desc_
 	nu->unit.segment = segment;
 	nu->unit.desc_index = desc_index;
 	nu->unit.flags = desc_index < 0 ? MOAT_UNIT_F_ALL : 0;
+	nu->state.translating = true;
+	nu->state.expected_on = true;
 }
 
 /* ---- systems ---- */

@@ -198,12 +198,186 @@ static void devices_on_unknown_tables_are_reported(void **state)
 	t_system_free(sys);
 }
 
-static void every_kind_has_a_name(void **state)
+/* The violation of @kind among those kept for requester @rid, or NULL. */
+static const struct moat_audit_violation *find_dev(const struct moat_audit_report *r, enum moat_audit_kind k,
+						   uint16_t rid)
+{
+	for (unsigned i = 0; i < r->count; i++)
+		if (r->v[i].kind == k && r->v[i].rid == rid)
+			return &r->v[i];
+	return NULL;
+}
+
+static struct moat_unit_entry planted(uint16_t rid, enum moat_unit_xlate kind, uint32_t flags, uint32_t did,
+				      uint64_t root, unsigned levels)
+{
+	return (struct moat_unit_entry){ .rid = rid, .kind = kind, .flags = flags, .domain_id = did, .root_phys = root,
+					 .levels = levels, .raw_count = 2, .raw = { 0x1111, 0x2222 } };
+}
+
+static void unit_entries_are_held_against_what_moat_writes(void **state)
 {
 	(void)state;
-	for (int k = MOAT_AUDIT_PROTECTED; k <= MOAT_AUDIT_UNKNOWN_ROOT; k++)
+	struct moat_system *sys = t_system(ALL_SIZES);
+	const struct moat_audit_violation *v;
+	struct moat_audit_report r;
+	struct null_unit nu;
+	struct moat_domain d;
+	char line[256];
+
+	nu_init(&nu, 0, -1);
+	assert_int_equal(moat_system_add_unit(sys, &nu.unit), MOAT_OK);
+	assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&d, 0, MOAT_RID(0, 1, 0), NULL), MOAT_OK);
+	/* a blocking entry as Moat writes it is no device and no violation */
+	nu.planted[nu.nplanted++] = planted(MOAT_RID(0, 9, 0), MOAT_UNIT_BLOCKED, 0, 0, 0, 0);
+	assert_int_equal(moat_audit(sys, &r), 0);
+	assert_int_equal(r.devices, 1);
+
+	nu.planted[nu.nplanted++] = planted(0x10, MOAT_UNIT_PASSTHROUGH, 0, 3, 0, 0);
+	nu.planted[nu.nplanted++] = planted(0x11, MOAT_UNIT_OTHER, 0, 0, 0, 0);
+	nu.planted[nu.nplanted++] = planted(0x12, MOAT_UNIT_TRANSLATED, 0, d.id, d.pt.root_phys, 4);
+	nu.planted[nu.nplanted++] = planted(0x13, MOAT_UNIT_TRANSLATED, MOAT_UNIT_E_ATTACHED, d.id + 1, d.pt.root_phys, 4);
+	nu.planted[nu.nplanted++] = planted(0x14, MOAT_UNIT_TRANSLATED, MOAT_UNIT_E_ATTACHED, d.id, d.pt.root_phys, 3);
+	nu.planted[nu.nplanted++] = planted(0x15, MOAT_UNIT_BLOCKED, MOAT_UNIT_E_ATS, 0, 0, 0);
+	nu.planted[nu.nplanted++] = planted(0x16, MOAT_UNIT_BLOCKED, 0, 12, 0, 0);
+	assert_int_equal(moat_audit(sys, &r), 7);
+	assert_int_equal(r.status, MOAT_OK);
+	assert_int_equal(r.devices, 1 + 5);
+
+	v = find_dev(&r, MOAT_AUDIT_TRANSLATION, 0x10);
+	assert_non_null(v);
+	assert_int_equal(v->domain_id, 3);
+	assert_string_equal(v->what, "pass-through");
+	moat_audit_format(v, line, sizeof(line));
+	assert_string_equal(line, "unit 0 (0x0): device 0000:00:02.0 entry 0x0000000000001111 0000000000002222 lets DMA "
+				  "past translation (pass-through)");
+	v = find_dev(&r, MOAT_AUDIT_TRANSLATION, 0x11);
+	assert_non_null(v);
+	assert_string_equal(v->what, "unknown translation type");
+	v = find_dev(&r, MOAT_AUDIT_UNATTACHED, 0x12);
+	assert_non_null(v);
+	assert_int_equal(v->phys, d.pt.root_phys);
+	v = find_dev(&r, MOAT_AUDIT_DOMAIN_ID, 0x13);
+	assert_non_null(v);
+	assert_int_equal(v->domain_id, d.id + 1);
+	assert_int_equal(v->expected, d.id);
+	v = find_dev(&r, MOAT_AUDIT_LEVELS, 0x14);
+	assert_non_null(v);
+	assert_int_equal(v->level, 3);
+	assert_int_equal(v->expected, 4);
+	v = find_dev(&r, MOAT_AUDIT_ATS, 0x15);
+	assert_non_null(v);
+	moat_audit_format(v, line, sizeof(line));
+	assert_non_null(strstr(line, "allows device-TLB translation requests (ATS)"));
+	v = find_dev(&r, MOAT_AUDIT_DOMAIN_ID, 0x16);
+	assert_non_null(v);
+	assert_int_equal(v->level, 0);
+	assert_int_equal(v->expected, 0);
+
+	nu.nplanted = 0;
+	assert_audit_clean(sys);
+	assert_int_equal(moat_domain_detach(sys, 0, MOAT_RID(0, 1, 0), NULL), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+	t_system_free(sys);
+}
+
+static void unit_state_structures_and_registers_are_checked(void **state)
+{
+	(void)state;
+	struct moat_system *sys = t_system(ALL_SIZES);
+	const struct moat_audit_violation *v;
+	struct moat_audit_report r;
+	struct null_unit nu[2];
+	uint64_t drv_phys = 0;
+	char line[256];
+	void *drv;
+
+	nu_init(&nu[0], 0, -1);
+	nu_init(&nu[1], 1, -1);
+	assert_int_equal(moat_system_add_unit(sys, &nu[0].unit), MOAT_OK);
+	assert_int_equal(moat_system_add_unit(sys, &nu[1].unit), MOAT_OK);
+	drv = moat_page_alloc(sys, &drv_phys);
+	assert_non_null(drv);
+	/* unit 1: registers in the registry, a root table Moat owns, translation on */
+	nu[1].state.reg_base = 0xfed90000;
+	nu[1].state.reg_size = 0x1000;
+	assert_int_equal(moat_protect_add(sys, 0xfed90000, 0x1000, "regs", NULL), MOAT_OK);
+	nu[1].tables[nu[1].ntables++] = (struct moat_unit_table){ .level = 0, .phys = drv_phys, .expected = drv_phys,
+								  .ours = true, .name = "root table" };
+	assert_int_equal(moat_audit(sys, &r), 0);
+	assert_int_equal(r.unit_tables, 1);
+
+	/* translation off; a root pointer elsewhere; a context table not the driver's; one not owned */
+	nu[1].state.translating = false;
+	nu[1].state.status = 0x40000000;
+	nu[1].tables[nu[1].ntables++] = (struct moat_unit_table){ .level = 0, .phys = 0x5000, .expected = drv_phys,
+								  .pointer = { 0x5000 }, .name = "root table" };
+	nu[1].tables[nu[1].ntables++] = (struct moat_unit_table){ .level = 1, .index = 4, .phys = 0x6000,
+								  .pointer = { 0x6001, 0 }, .name = "context table" };
+	nu[1].tables[nu[1].ntables++] = (struct moat_unit_table){ .level = 1, .index = 5, .phys = 0x7000,
+								  .expected = 0x7000, .pointer = { 0x7001, 0 },
+								  .ours = true, .name = "context table" };
+	assert_int_equal(moat_audit(sys, &r), 4);
+	assert_int_equal(r.unit_tables, 4);
+	v = &r.v[0];
+	assert_int_equal(v->kind, MOAT_AUDIT_UNIT_OFF);
+	assert_int_equal(v->unit, 1);
+	assert_int_equal(v->unit_base, 0xfed90000);
+	moat_audit_format(v, line, sizeof(line));
+	assert_string_equal(line, "unit 1 (0xfed90000): translation is off (status 0x40000000) although the driver turned "
+				  "it on: DMA bypasses every table");
+	v = &r.v[1];
+	assert_int_equal(v->kind, MOAT_AUDIT_ROOT_POINTER);
+	assert_int_equal(v->phys, 0x5000);
+	assert_int_equal(v->hit_base, drv_phys);
+	v = &r.v[2];
+	assert_int_equal(v->kind, MOAT_AUDIT_FOREIGN_TABLE);
+	assert_int_equal(v->index, 4);
+	moat_audit_format(v, line, sizeof(line));
+	assert_string_equal(line, "unit 1 (0xfed90000): root entry 4 (0x0000000000006001) names context table 0x6000, "
+				  "not a Moat-owned one of this unit (the driver's: 0x0): not followed");
+	v = &r.v[3];
+	assert_int_equal(v->kind, MOAT_AUDIT_FOREIGN_TABLE);   /* the driver's, but not Moat-owned */
+	assert_int_equal(v->index, 5);
+	assert_int_equal(v->phys, 0x7000);
+
+	/* registers that are not (all) in the registry */
+	nu[1].state.translating = true;
+	nu[1].ntables = 1;
+	nu[1].state.reg_size = 0x2000;
+	assert_int_equal(moat_audit(sys, &r), 1);
+	assert_int_equal(r.v[0].kind, MOAT_AUDIT_REGISTERS);
+	assert_int_equal(r.v[0].hit_base, 0xfed90000);
+	assert_int_equal(r.v[0].hit_size, 0x2000);
+	assert_int_equal(moat_protect_add(sys, 0xfed91000, 0x1000, "regs 2", NULL), MOAT_OK);
+	assert_audit_clean(sys);
+	/* unit 0 never said it turned translation on: off is no violation */
+	nu[0].state.expected_on = false;
+	nu[0].state.translating = false;
+	assert_audit_clean(sys);
+	moat_page_free(sys, drv, drv_phys);
+	t_system_free(sys);
+}
+
+static void every_kind_has_a_name_and_a_line(void **state)
+{
+	(void)state;
+	struct moat_audit_violation v;
+	char line[256];
+
+	for (int k = MOAT_AUDIT_PROTECTED; k <= MOAT_AUDIT_REGISTERS; k++) {
 		assert_string_not_equal(moat_audit_kind_str((enum moat_audit_kind)k), "unknown violation");
+		memset(&v, 0, sizeof(v));
+		v.kind = (enum moat_audit_kind)k;
+		v.level = 1;
+		moat_audit_format(&v, line, sizeof(line));
+		assert_null(strstr(line, "unknown violation kind"));
+	}
 	assert_string_equal(moat_audit_kind_str((enum moat_audit_kind)99), "unknown violation");
+	v.kind = (enum moat_audit_kind)99;
+	moat_audit_format(&v, line, sizeof(line));
+	assert_string_equal(line, "unknown violation kind 99");
 }
 
 int main(void)
@@ -213,7 +387,9 @@ int main(void)
 		cmocka_unit_test(planted_leaves_and_corrupt_entries_are_reported),
 		cmocka_unit_test(only_the_first_violations_are_kept_but_all_counted),
 		cmocka_unit_test(devices_on_unknown_tables_are_reported),
-		cmocka_unit_test(every_kind_has_a_name),
+		cmocka_unit_test(unit_entries_are_held_against_what_moat_writes),
+		cmocka_unit_test(unit_state_structures_and_registers_are_checked),
+		cmocka_unit_test(every_kind_has_a_name_and_a_line),
 	};
 
 	moat_hosted_set_log_level(MOAT_LOG_ERROR);

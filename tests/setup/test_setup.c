@@ -270,7 +270,7 @@ static void attach_lookup_detach_and_flush_all_reach_the_hardware(void **state)
 	assert_int_equal(d.domain_id, dom.id);
 	assert_int_equal(d.root_phys, dom.pt.root_phys);
 	assert_int_equal(dom.devices, 1);
-	/* the auditor sees the device through walk_devices, attached to a known domain */
+	/* the auditor sees the device in the tables the unit reads, attached to a known domain */
 	assert_int_equal(moat_audit(&f->ms.sys, &r), 0);
 	assert_int_equal(r.devices, 1);
 
@@ -632,6 +632,384 @@ static void units_are_described_in_plain_words(void **state)
 	fx_free(f, true);
 }
 
+/* ---- the auditor reads what the unit reads ---- */
+
+/* Legacy-mode entry bits (VT-d spec 4.1, sections 9.1 and 9.3), written out independently. */
+#define RE_P 1ull
+#define CE_P 1ull
+#define CE_TT(t) ((uint64_t)(t) << 2)
+#define CE_AW(a) ((uint64_t)(a))
+#define CE_DID(d) ((uint64_t)(d) << 8)
+#define PAGE_ADDR 0x000ffffffffff000ull
+
+/* A running unit with a domain that holds DEV_A and maps one page at 0x10000; it audits clean. */
+static struct fx *running(struct moat_domain *dom, uint64_t *page)
+{
+	struct fx *f = fx_new(1, CAP_QEMU, ECAP_QEMU, 0, 0);
+
+	fx_init(f, 0);
+	fx_enable(f);
+	assert_int_equal(moat_domain_create(&f->ms.sys, dom), MOAT_OK);
+	assert_int_equal(moat_domain_attach(dom, 0, DEV_A, NULL), MOAT_OK);
+	assert_non_null(moat_plat_page_alloc(page));
+	assert_int_equal(moat_domain_map(dom, 0x10000, *page, MOAT_PAGE_SIZE, MOAT_PT_RW, NULL), MOAT_OK);
+	return f;
+}
+
+static void running_free(struct fx *f, struct moat_domain *dom, uint64_t page)
+{
+	assert_int_equal(moat_domain_unmap(dom, 0x10000, MOAT_PAGE_SIZE, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_detach(&f->ms.sys, 0, DEV_A, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(dom), MOAT_OK);
+	moat_plat_page_free(moat_plat_phys_to_virt(page), page);
+	fx_free(f, true);
+}
+
+/* The root table the unit latched. */
+static uint64_t *live_root(const struct fx *f)
+{
+	uint64_t *root = moat_plat_phys_to_virt(f->sim[0]->rtaddr_latched & PAGE_ADDR);
+
+	assert_non_null(root);
+	return root;
+}
+
+/* The context entry of @rid as the unit reads it: latched root table, root entry, context table. */
+static uint64_t *live_context_entry(const struct fx *f, uint16_t rid)
+{
+	uint64_t re = live_root(f)[MOAT_RID_BUS(rid) * 2];
+	uint64_t *ctx;
+
+	assert_true(re & RE_P);
+	ctx = moat_plat_phys_to_virt(re & PAGE_ADDR);
+	assert_non_null(ctx);
+	return &ctx[(rid & 0xff) * 2];
+}
+
+/* The audit finds exactly one violation, of @kind: it, formatted into @line (256 bytes). */
+static const struct moat_audit_violation *audit_one(struct fx *f, enum moat_audit_kind kind, char *line)
+{
+	static struct moat_audit_report r;
+	uint64_t n = moat_audit(&f->ms.sys, &r);
+
+	for (unsigned i = 0; i < r.count; i++) {
+		moat_audit_format(&r.v[i], line, 256);
+		print_message("violation: %s\n", line);
+	}
+	assert_int_equal(r.status, MOAT_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(r.v[0].kind, kind);
+	if (kind >= MOAT_AUDIT_ROOT_POINTER) {
+		assert_int_equal(r.v[0].unit, 0);
+		assert_int_equal(r.v[0].unit_base, SIM_BASE);
+	}
+	moat_audit_format(&r.v[0], line, 256);
+	return &r.v[0];
+}
+
+static void audit_clean(struct fx *f, uint64_t devices)
+{
+	struct moat_audit_report r;
+	char line[256];
+
+	assert_int_equal(moat_audit(&f->ms.sys, &r), 0);
+	for (unsigned i = 0; i < r.count; i++) {
+		moat_audit_format(&r.v[i], line, sizeof(line));
+		print_message("violation: %s\n", line);
+	}
+	assert_int_equal(r.status, MOAT_OK);
+	assert_int_equal(r.devices, devices);
+}
+
+static void the_auditor_walks_the_tables_rtaddr_names_and_finds_a_clean_unit_clean(void **state)
+{
+	(void)state;
+	struct moat_audit_report r;
+	struct moat_protected p;
+	struct moat_domain dom;
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+
+	assert_int_equal(moat_audit(&f->ms.sys, &r), 0);
+	assert_int_equal(r.status, MOAT_OK);
+	assert_int_equal(r.devices, 1);
+	/* the root table and the context table of bus 0 */
+	assert_int_equal(r.unit_tables, 2);
+	/* the unit's registers are in the registry from bring-up on */
+	assert_int_equal(moat_protect_count(&f->ms.sys), 1);
+	assert_int_equal(moat_protect_get(&f->ms.sys, 0, &p), MOAT_OK);
+	assert_int_equal(p.base, SIM_BASE);
+	assert_int_equal(p.size, 4096);
+	assert_string_equal(p.label, "VT-d registers");
+	running_free(f, &dom, page);
+}
+
+static void a_pass_through_entry_for_an_unattached_device_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *ce = live_context_entry(f, DEV_OTHER);
+
+	ce[1] = CE_AW(1) | CE_DID(9);
+	ce[0] = CE_TT(2) | CE_P;
+	v = audit_one(f, MOAT_AUDIT_TRANSLATION, line);
+	assert_int_equal(v->rid, DEV_OTHER);
+	assert_int_equal(v->segment, 0);
+	assert_int_equal(v->domain_id, 9);
+	assert_int_equal(v->raw_count, 2);
+	assert_int_equal(v->raw[0], CE_TT(2) | CE_P);
+	assert_int_equal(v->raw[1], CE_AW(1) | CE_DID(9));
+	assert_string_equal(v->what, "TT=2: pass-through");
+	assert_string_equal(line, "unit 0 (0xfed90000): device 0000:00:05.0 entry 0x0000000000000009 "
+				  "0000000000000901 lets DMA past translation (TT=2: pass-through)");
+	/* the reserved type is named as such */
+	ce[0] = CE_TT(3) | CE_P;
+	v = audit_one(f, MOAT_AUDIT_TRANSLATION, line);
+	assert_string_equal(v->what, "TT=3: reserved translation type");
+	ce[0] = 0;
+	ce[1] = 0;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+static void a_translating_entry_for_an_unattached_device_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *a = live_context_entry(f, DEV_A), *o = live_context_entry(f, DEV_OTHER);
+
+	/* a perfect copy of DEV_A's entry: the right root, domain id and width, but Moat never attached it */
+	o[1] = a[1];
+	o[0] = a[0];
+	v = audit_one(f, MOAT_AUDIT_UNATTACHED, line);
+	assert_int_equal(v->rid, DEV_OTHER);
+	assert_int_equal(v->domain_id, dom.id);
+	assert_int_equal(v->phys, dom.pt.root_phys);
+	assert_int_equal(v->level, 3);
+	assert_non_null(strstr(line, "device 0000:00:05.0 entry"));
+	assert_non_null(strstr(line, "for a device attached to no domain"));
+	o[0] = 0;
+	o[1] = 0;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+static void a_root_entry_naming_a_page_moat_does_not_own_is_reported_and_not_followed(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	uint64_t page, foreign;
+	char line[256];
+	struct fx *f = running(&dom, &page);
+	uint64_t *root = live_root(f), *t = moat_plat_page_alloc(&foreign);
+
+	/* a context table of no one's, with a pass-through entry the auditor must not even read */
+	assert_non_null(t);
+	t[0] = CE_TT(2) | CE_P;
+	root[7 * 2] = foreign | RE_P;
+	v = audit_one(f, MOAT_AUDIT_FOREIGN_TABLE, line);
+	assert_int_equal(v->level, 1);
+	assert_int_equal(v->index, 7);
+	assert_int_equal(v->phys, foreign);
+	assert_int_equal(v->hit_base, 0);
+	assert_int_equal(v->raw[0], foreign | RE_P);
+	assert_string_equal(v->what, "context table");
+	assert_non_null(strstr(line, "root entry 7"));
+	assert_non_null(strstr(line, "not followed"));
+	root[7 * 2] = 0;
+	/* bus 0's entry at a Moat-owned page that is not its context table (the domain's root) */
+	uint64_t saved = root[0];
+	root[0] = dom.pt.root_phys | RE_P;
+	v = audit_one(f, MOAT_AUDIT_FOREIGN_TABLE, line);
+	assert_int_equal(v->index, 0);
+	assert_int_equal(v->phys, dom.pt.root_phys);
+	assert_int_equal(v->hit_base, saved & PAGE_ADDR);
+	root[0] = saved;
+	audit_clean(f, 1);
+	moat_plat_page_free(t, foreign);
+	running_free(f, &dom, page);
+}
+
+static void a_domain_id_other_than_its_domain_s_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *ce = live_context_entry(f, DEV_A), saved = ce[1];
+
+	ce[1] = (saved & ~CE_DID(0xffff)) | CE_DID(dom.id + 5);
+	v = audit_one(f, MOAT_AUDIT_DOMAIN_ID, line);
+	assert_int_equal(v->rid, DEV_A);
+	assert_int_equal(v->domain_id, dom.id + 5);
+	assert_int_equal(v->expected, dom.id);
+	assert_int_equal(v->phys, dom.pt.root_phys);
+	assert_non_null(strstr(line, "carries domain id 6 but points at the tables of domain 1"));
+	ce[1] = saved;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+static void an_address_width_other_than_its_domain_s_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *ce = live_context_entry(f, DEV_A), saved = ce[1];
+
+	ce[1] = (saved & ~CE_AW(7)) | CE_AW(2);   /* 48 bits, 4 levels, over 3-level tables */
+	v = audit_one(f, MOAT_AUDIT_LEVELS, line);
+	assert_int_equal(v->rid, DEV_A);
+	assert_int_equal(v->level, 4);
+	assert_int_equal(v->expected, 3);
+	assert_non_null(strstr(line, "gives 4 levels, its domain's tables"));
+	ce[1] = saved;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+static void a_device_tlb_translation_type_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *ce = live_context_entry(f, DEV_A), saved = ce[0];
+
+	ce[0] = saved | CE_TT(1);
+	v = audit_one(f, MOAT_AUDIT_ATS, line);
+	assert_int_equal(v->rid, DEV_A);
+	assert_string_equal(v->what, "TT=1: device-TLB translation requests");
+	assert_non_null(strstr(line, "allows device-TLB translation requests"));
+	ce[0] = saved;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+static void a_root_table_address_elsewhere_is_reported_and_not_followed(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	uint64_t page, other;
+	char line[256];
+	struct fx *f = running(&dom, &page);
+	uint64_t *t = moat_plat_page_alloc(&other), saved = f->sim[0]->rtaddr;
+
+	assert_non_null(t);
+	f->sim[0]->rtaddr = other;
+	v = audit_one(f, MOAT_AUDIT_ROOT_POINTER, line);
+	assert_int_equal(v->level, 0);
+	assert_int_equal(v->phys, other);
+	assert_int_equal(v->hit_base, saved);
+	assert_int_equal(v->raw[0], other);
+	assert_string_equal(v->what, "root table");
+	assert_non_null(strstr(line, "root table pointer"));
+	assert_non_null(strstr(line, "not followed"));
+	/* the right table in scalable mode (TTM 01) is not the table the driver wrote either */
+	f->sim[0]->rtaddr = saved | (1ull << 10);
+	v = audit_one(f, MOAT_AUDIT_ROOT_POINTER, line);
+	assert_int_equal(v->phys, saved);
+	assert_non_null(strstr(line, "in a mode or size the driver did not program"));
+	f->sim[0]->rtaddr = saved;
+	audit_clean(f, 1);
+	moat_plat_page_free(t, other);
+	running_free(f, &dom, page);
+}
+
+static void translation_off_while_the_driver_turned_it_on_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+
+	f->sim[0]->gsts &= ~SIM_TE;
+	v = audit_one(f, MOAT_AUDIT_UNIT_OFF, line);
+	assert_int_equal(v->raw[0] & SIM_TE, 0);
+	assert_non_null(strstr(line, "translation is off"));
+	f->sim[0]->gsts |= SIM_TE;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+/* The leaf entry that maps 4 KiB at @iova in @d. */
+static uint64_t *leaf_of(struct moat_domain *d, uint64_t iova)
+{
+	uint64_t *t = d->pt.root;
+
+	for (unsigned l = d->pt.cfg.levels; l > 1; l--) {
+		t = moat_plat_phys_to_virt(t[(iova >> (12 + 9 * (l - 1))) & 511] & PAGE_ADDR);
+		assert_non_null(t);
+	}
+	return &t[(iova >> 12) & 511];
+}
+
+static void the_unit_s_registers_are_protected_and_a_domain_mapping_them_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = { { 0xfed00000, 0x100000, MOAT_MEM_RAM } };
+	const struct moat_audit_violation *v;
+	struct moat_host_report rep;
+	struct moat_domain dom, host;
+	struct moat_diag diag;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *leaf = leaf_of(&dom, 0x10000), saved = *leaf;
+
+	/* refused at the map */
+	assert_int_equal(moat_domain_map(&dom, 0x20000, SIM_BASE, MOAT_PAGE_SIZE, MOAT_PT_RW, &diag),
+			 MOAT_ERR_PROTECTED);
+	assert_non_null(strstr(diag.msg, "VT-d registers"));
+	/* planted in the tables: the auditor names the range */
+	*leaf = (saved & ~PAGE_ADDR) | SIM_BASE;
+	v = audit_one(f, MOAT_AUDIT_PROTECTED, line);
+	assert_int_equal(v->domain_id, dom.id);
+	assert_int_equal(v->iova, 0x10000);
+	assert_int_equal(v->hit_base, SIM_BASE);
+	assert_int_equal(v->hit_size, 4096);
+	assert_string_equal(v->what, "VT-d registers");
+	*leaf = saved;
+	audit_clean(f, 1);
+	/* a host domain whose memory map calls the register page RAM leaves it out */
+	assert_int_equal(moat_domain_create(&f->ms.sys, &host), MOAT_OK);
+	assert_int_equal(moat_protect_host(&host, map, 1, &rep, NULL), MOAT_OK);
+	assert_int_equal(rep.protected_bytes, 4096);
+	assert_int_equal(moat_domain_translate(&host, SIM_BASE, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_domain_translate(&host, SIM_BASE + 0x1000, NULL, NULL, NULL), MOAT_OK);
+	audit_clean(f, 1);
+	assert_int_equal(moat_domain_destroy(&host), MOAT_OK);
+	/* registers that left the registry are reported */
+	assert_int_equal(moat_protect_remove(&f->ms.sys, SIM_BASE, 4096), MOAT_OK);
+	v = audit_one(f, MOAT_AUDIT_REGISTERS, line);
+	assert_int_equal(v->hit_base, SIM_BASE);
+	assert_int_equal(v->hit_size, 4096);
+	assert_string_equal(line, "unit 0 (0xfed90000): registers [0xfed90000, 0xfed90fff] are not in the protection "
+				  "registry: a domain could map them");
+	assert_int_equal(moat_protect_add(&f->ms.sys, SIM_BASE, 4096, "VT-d registers", NULL), MOAT_OK);
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +1029,16 @@ int main(void)
 		cmocka_unit_test(enable_failure_turns_every_unit_off_again),
 		cmocka_unit_test(tear_down_waits_for_domains_then_turns_translation_off),
 		cmocka_unit_test(units_are_described_in_plain_words),
+		cmocka_unit_test(the_auditor_walks_the_tables_rtaddr_names_and_finds_a_clean_unit_clean),
+		cmocka_unit_test(a_pass_through_entry_for_an_unattached_device_is_reported),
+		cmocka_unit_test(a_translating_entry_for_an_unattached_device_is_reported),
+		cmocka_unit_test(a_root_entry_naming_a_page_moat_does_not_own_is_reported_and_not_followed),
+		cmocka_unit_test(a_domain_id_other_than_its_domain_s_is_reported),
+		cmocka_unit_test(an_address_width_other_than_its_domain_s_is_reported),
+		cmocka_unit_test(a_device_tlb_translation_type_is_reported),
+		cmocka_unit_test(a_root_table_address_elsewhere_is_reported_and_not_followed),
+		cmocka_unit_test(translation_off_while_the_driver_turned_it_on_is_reported),
+		cmocka_unit_test(the_unit_s_registers_are_protected_and_a_domain_mapping_them_is_reported),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,7 @@
  * Bring-up (src/setup/amdvi_glue.c) of AMD-Vi units described by a hand-built IVRS, against the
  * simulated AMD IOMMU of tests/amdvi/: negotiation, the full device table with every entry valid
  * and blocking, the unit operations the core drives (attach, lookup, detach, invalidation, the
- * auditor's device walk), Moat ownership of the driver's pages, events polled through the core,
+ * auditor's view of the live device table), Moat ownership of the driver's pages, events polled through the core,
  * IVMD regions, and tear-down.
  */
 #include "../acpi/test_ivrs_builder.h"
@@ -442,18 +442,28 @@ static void the_auditor_names_entries_that_let_a_device_past_translation(void **
 	e[0] = DTE_V | DTE_IR;
 	/* and its neighbour 0x4243 with TV = 1 and Mode 0: translation valid but no tables (untranslated) */
 	e[4] = DTE_V | DTE_TV | DTE_IR | DTE_IW;
-	assert_int_equal(moat_audit(&f->ms.sys, &r), 3);
-	assert_int_equal(r.devices, 3);
-	for (unsigned i = 0; i < 3; i++) {
-		assert_int_equal(r.v[i].kind, MOAT_AUDIT_UNKNOWN_ROOT);
+	/* and 0x4244 with the reserved Mode 7 */
+	e[8] = DTE_V | DTE_TV | DTE_MODE(7) | DTE_IR | DTE_IW;
+	assert_int_equal(moat_audit(&f->ms.sys, &r), 4);
+	assert_int_equal(r.devices, 4);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(r.v[i].kind, MOAT_AUDIT_TRANSLATION);
 		assert_int_equal(r.v[i].phys, 0);
+		assert_int_equal(r.v[i].raw_count, 4);
+		assert_int_equal(r.v[i].unit_base, SIM_BASE);
 	}
 	assert_int_equal(r.v[0].rid, DEV_B);
+	assert_string_equal(r.v[0].what, "V=0: no checks at all");
 	assert_int_equal(r.v[1].rid, 0x4242);
+	assert_string_equal(r.v[1].what, "TV=0 with IR/IW: untranslated");
 	assert_int_equal(r.v[2].rid, 0x4243);
+	assert_string_equal(r.v[2].what, "Mode 0: untranslated");
+	assert_int_equal(r.v[3].rid, 0x4244);
+	assert_string_equal(r.v[3].what, "Mode 7: reserved");
 	/* put them back: fini must find a consistent table */
 	e[0] = DTE_V;
 	e[4] = DTE_V;
+	e[8] = DTE_V;
 	e = (uint64_t *)f->su[0].hw.amdvi.dt_page[DEV_B / 128] + (DEV_B % 128) * 4;
 	e[0] = DTE_V;
 	assert_int_equal(moat_audit(&f->ms.sys, &r), 0);
@@ -648,6 +658,303 @@ static void units_are_described_in_plain_words(void **state)
 	fx_free(f, true);
 }
 
+/* ---- the auditor reads what the IOMMU reads ---- */
+
+#define DTE_I (1ull << 32)                 /* quadword 1: device IOTLB enable */
+#define DTE_DID(d) ((uint64_t)(d))         /* quadword 1: domain id 15:0 */
+#define PAGE_ADDR 0x000ffffffffff000ull
+
+/* A running IOMMU with a domain that holds DEV_A and maps one page at 0x10000. */
+static struct fx *running(struct moat_domain *dom, uint64_t *page)
+{
+	struct fx *f = fx_new(0x10, 0, EFR_QEMU, 0, false);
+
+	fx_init(f, 0);
+	fx_enable(f);
+	assert_int_equal(moat_domain_create(&f->ms.sys, dom), MOAT_OK);
+	assert_int_equal(moat_domain_attach(dom, 0, DEV_A, NULL), MOAT_OK);
+	assert_non_null(moat_plat_page_alloc(page));
+	assert_int_equal(moat_domain_map(dom, 0x10000, *page, MOAT_PAGE_SIZE, MOAT_PT_RW, NULL), MOAT_OK);
+	return f;
+}
+
+static void running_free(struct fx *f, struct moat_domain *dom, uint64_t page)
+{
+	assert_int_equal(moat_domain_unmap(dom, 0x10000, MOAT_PAGE_SIZE, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_detach(&f->ms.sys, 0, DEV_A, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(dom), MOAT_OK);
+	moat_plat_page_free(moat_plat_phys_to_virt(page), page);
+	fx_free(f, true);
+}
+
+/* Device-table entry @devid as the IOMMU reads it (through the base register), writable. */
+static uint64_t *live_dte(const struct fx *f, uint32_t devid)
+{
+	uint64_t *e = (uint64_t *)(uintptr_t)sim_amdvi_dte(f->sim[0], devid);
+
+	assert_non_null(e);
+	return e;
+}
+
+/* The audit finds exactly one violation, of @kind: it, formatted into @line (256 bytes). */
+static const struct moat_audit_violation *audit_one(struct fx *f, enum moat_audit_kind kind, char *line)
+{
+	static struct moat_audit_report r;
+	uint64_t n = moat_audit(&f->ms.sys, &r);
+
+	for (unsigned i = 0; i < r.count; i++) {
+		moat_audit_format(&r.v[i], line, 256);
+		print_message("violation: %s\n", line);
+	}
+	assert_int_equal(r.status, MOAT_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(r.v[0].kind, kind);
+	if (kind >= MOAT_AUDIT_ROOT_POINTER) {
+		assert_int_equal(r.v[0].unit, 0);
+		assert_int_equal(r.v[0].unit_base, SIM_BASE);
+	}
+	moat_audit_format(&r.v[0], line, 256);
+	return &r.v[0];
+}
+
+static void audit_clean(struct fx *f, uint64_t devices)
+{
+	struct moat_audit_report r;
+	char line[256];
+
+	assert_int_equal(moat_audit(&f->ms.sys, &r), 0);
+	for (unsigned i = 0; i < r.count; i++) {
+		moat_audit_format(&r.v[i], line, sizeof(line));
+		print_message("violation: %s\n", line);
+	}
+	assert_int_equal(r.status, MOAT_OK);
+	assert_int_equal(r.devices, devices);
+}
+
+static void the_auditor_walks_the_table_the_base_register_names_and_finds_a_clean_unit_clean(void **state)
+{
+	(void)state;
+	struct moat_audit_report r;
+	struct moat_protected p;
+	struct moat_domain dom;
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+
+	assert_int_equal(moat_audit(&f->ms.sys, &r), 0);
+	assert_int_equal(r.status, MOAT_OK);
+	assert_int_equal(r.devices, 1);
+	assert_int_equal(r.unit_tables, 512);   /* every page of the 65536-entry table */
+	assert_int_equal(moat_protect_count(&f->ms.sys), 1);
+	assert_int_equal(moat_protect_get(&f->ms.sys, 0, &p), MOAT_OK);
+	assert_int_equal(p.base, SIM_BASE);
+	assert_int_equal(p.size, 0x4000);
+	assert_string_equal(p.label, "AMD-Vi registers");
+	running_free(f, &dom, page);
+}
+
+static void a_translating_entry_for_an_unattached_device_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *a = live_dte(f, DEV_A), *o = live_dte(f, DEV_UNNAMED);
+
+	/* a perfect copy of DEV_A's entry on a device id no one attached */
+	o[1] = a[1];
+	o[0] = a[0];
+	v = audit_one(f, MOAT_AUDIT_UNATTACHED, line);
+	assert_int_equal(v->rid, DEV_UNNAMED);
+	assert_int_equal(v->domain_id, dom.id);
+	assert_int_equal(v->phys, dom.pt.root_phys);
+	assert_int_equal(v->level, 6);
+	assert_int_equal(v->raw[0], a[0]);
+	assert_non_null(strstr(line, "device 0000:05:00.0 entry"));
+	assert_non_null(strstr(line, "for a device attached to no domain"));
+	o[0] = DTE_V;
+	o[1] = 0;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+static void a_device_table_base_elsewhere_is_reported_and_not_followed(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	uint64_t page, other;
+	char line[256];
+	struct fx *f = running(&dom, &page);
+	uint64_t *t = moat_plat_page_alloc(&other), saved = f->sim[0]->devtab;
+	const uint64_t dt = f->su[0].hw.amdvi.dt_phys;
+
+	/* a one-page table of no one's whose entries are all untranslated: never read */
+	assert_non_null(t);
+	f->sim[0]->devtab = other;
+	v = audit_one(f, MOAT_AUDIT_ROOT_POINTER, line);
+	assert_int_equal(v->level, 0);
+	assert_int_equal(v->phys, other);
+	assert_int_equal(v->hit_base, dt);
+	assert_int_equal(v->raw[0], other);
+	assert_string_equal(v->what, "device table");
+	assert_non_null(strstr(line, "device table pointer"));
+	/* the driver's table with another size: entries beyond it, or memory past it, would be used */
+	f->sim[0]->devtab = dt | 0xff;
+	v = audit_one(f, MOAT_AUDIT_ROOT_POINTER, line);
+	assert_int_equal(v->phys, dt);
+	assert_non_null(strstr(line, "in a mode or size the driver did not program"));
+	f->sim[0]->devtab = saved;
+	audit_clean(f, 1);
+	moat_plat_page_free(t, other);
+	running_free(f, &dom, page);
+}
+
+static void domain_ids_other_than_moat_s_are_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *a = live_dte(f, DEV_A), *b = live_dte(f, DEV_B), saved = a[1];
+
+	a[1] = DTE_DID(dom.id + 5);
+	v = audit_one(f, MOAT_AUDIT_DOMAIN_ID, line);
+	assert_int_equal(v->rid, DEV_A);
+	assert_int_equal(v->domain_id, dom.id + 5);
+	assert_int_equal(v->expected, dom.id);
+	assert_non_null(strstr(line, "carries domain id 6 but points at the tables of domain 1"));
+	a[1] = saved;
+	/* a blocking entry carries domain id 0 */
+	b[1] = DTE_DID(7);
+	v = audit_one(f, MOAT_AUDIT_DOMAIN_ID, line);
+	assert_int_equal(v->rid, DEV_B);
+	assert_int_equal(v->domain_id, 7);
+	assert_int_equal(v->level, 0);
+	assert_non_null(strstr(line, "blocks but carries domain id 7 (blocking entries carry 0)"));
+	b[1] = 0;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+static void a_mode_other_than_the_domain_s_levels_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *a = live_dte(f, DEV_A), saved = a[0];
+
+	a[0] = (saved & ~DTE_MODE(7)) | DTE_MODE(5);
+	v = audit_one(f, MOAT_AUDIT_LEVELS, line);
+	assert_int_equal(v->rid, DEV_A);
+	assert_int_equal(v->level, 5);
+	assert_int_equal(v->expected, 6);
+	assert_non_null(strstr(line, "gives 5 levels, its domain's tables"));
+	a[0] = saved;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+static void the_device_iotlb_bit_is_reported_on_every_entry(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *a = live_dte(f, DEV_A), *b = live_dte(f, DEV_B);
+
+	a[1] |= DTE_I;
+	v = audit_one(f, MOAT_AUDIT_ATS, line);
+	assert_int_equal(v->rid, DEV_A);
+	assert_string_equal(v->what, "I=1: device IOTLB");
+	assert_non_null(strstr(line, "allows device-TLB translation requests (I=1: device IOTLB)"));
+	a[1] &= ~DTE_I;
+	/* a blocking entry too */
+	b[1] = DTE_I;
+	v = audit_one(f, MOAT_AUDIT_ATS, line);
+	assert_int_equal(v->rid, DEV_B);
+	b[1] = 0;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+static void an_iommu_turned_off_behind_the_driver_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+
+	f->sim[0]->control &= ~SIM_CTL_IOMMU_EN;
+	v = audit_one(f, MOAT_AUDIT_UNIT_OFF, line);
+	assert_int_equal(v->raw[0] & SIM_CTL_IOMMU_EN, 0);
+	assert_non_null(strstr(line, "translation is off"));
+	f->sim[0]->control |= SIM_CTL_IOMMU_EN;
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
+/* The leaf entry that maps 4 KiB at @iova in @d (AMD v1: addresses in bits 51:12 at every level). */
+static uint64_t *leaf_of(struct moat_domain *d, uint64_t iova)
+{
+	uint64_t *t = d->pt.root;
+
+	for (unsigned l = d->pt.cfg.levels; l > 1; l--) {
+		t = moat_plat_phys_to_virt(t[(iova >> (12 + 9 * (l - 1))) & 511] & PAGE_ADDR);
+		assert_non_null(t);
+	}
+	return &t[(iova >> 12) & 511];
+}
+
+static void the_iommu_s_registers_are_protected_and_a_domain_mapping_them_is_reported(void **state)
+{
+	(void)state;
+	const struct moat_audit_violation *v;
+	struct moat_domain dom;
+	struct moat_diag diag;
+	char line[256];
+	uint64_t page;
+	struct fx *f = running(&dom, &page);
+	uint64_t *leaf = leaf_of(&dom, 0x10000), saved = *leaf;
+
+	/* every page of the 16 KiB block is refused */
+	for (uint64_t off = 0; off < 0x4000; off += MOAT_PAGE_SIZE) {
+		assert_int_equal(moat_domain_map(&dom, 0x20000, SIM_BASE + off, MOAT_PAGE_SIZE, MOAT_PT_RW, &diag),
+				 MOAT_ERR_PROTECTED);
+		assert_non_null(strstr(diag.msg, "AMD-Vi registers"));
+	}
+	*leaf = (saved & ~PAGE_ADDR) | (SIM_BASE + 0x3000);
+	v = audit_one(f, MOAT_AUDIT_PROTECTED, line);
+	assert_int_equal(v->domain_id, dom.id);
+	assert_int_equal(v->iova, 0x10000);
+	assert_int_equal(v->phys, SIM_BASE + 0x3000);
+	assert_int_equal(v->hit_base, SIM_BASE);
+	assert_int_equal(v->hit_size, 0x4000);
+	assert_string_equal(v->what, "AMD-Vi registers");
+	*leaf = saved;
+	audit_clean(f, 1);
+	assert_int_equal(moat_protect_remove(&f->ms.sys, SIM_BASE, 0x4000), MOAT_OK);
+	v = audit_one(f, MOAT_AUDIT_REGISTERS, line);
+	assert_int_equal(v->hit_base, SIM_BASE);
+	assert_int_equal(v->hit_size, 0x4000);
+	/* half the block is not enough */
+	assert_int_equal(moat_protect_add(&f->ms.sys, SIM_BASE, 0x2000, "half", NULL), MOAT_OK);
+	v = audit_one(f, MOAT_AUDIT_REGISTERS, line);
+	assert_int_equal(moat_protect_add(&f->ms.sys, SIM_BASE + 0x2000, 0x2000, "other half", NULL), MOAT_OK);
+	audit_clean(f, 1);
+	running_free(f, &dom, page);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -668,6 +975,14 @@ int main(void)
 		cmocka_unit_test(enable_failure_turns_every_unit_off_again),
 		cmocka_unit_test(tear_down_waits_for_domains_then_turns_translation_off),
 		cmocka_unit_test(units_are_described_in_plain_words),
+		cmocka_unit_test(the_auditor_walks_the_table_the_base_register_names_and_finds_a_clean_unit_clean),
+		cmocka_unit_test(a_translating_entry_for_an_unattached_device_is_reported),
+		cmocka_unit_test(a_device_table_base_elsewhere_is_reported_and_not_followed),
+		cmocka_unit_test(domain_ids_other_than_moat_s_are_reported),
+		cmocka_unit_test(a_mode_other_than_the_domain_s_levels_is_reported),
+		cmocka_unit_test(the_device_iotlb_bit_is_reported_on_every_entry),
+		cmocka_unit_test(an_iommu_turned_off_behind_the_driver_is_reported),
+		cmocka_unit_test(the_iommu_s_registers_are_protected_and_a_domain_mapping_them_is_reported),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,8 +44,67 @@ struct moat_unit_dev {
 	uint64_t root_phys;    /* the page-table root its entry points at */
 };
 
-/* Callback of walk_devices(): MOAT_OK to go on, anything else stops the walk (and is returned). */
-typedef moat_status (*moat_unit_dev_fn)(void *ctx, const struct moat_unit_dev *dev);
+/* ---- the hardware's view, for the auditor (the view() operation) ---- */
+
+/* What a unit's registers say: the unit as a whole. */
+struct moat_unit_state {
+	uint64_t reg_base, reg_size;   /* the register block the driver maps (size 0: none to protect) */
+	bool translating;              /* translation on, as the unit's status register reads now */
+	bool expected_on;              /* the driver turned translation on (so it must read as on) */
+	uint64_t status;               /* the raw status the unit read (VT-d GSTS, AMD-Vi Control) */
+};
+
+/*
+ * A structure page the unit walks: named by a register (level 0: VT-d root table, AMD-Vi device
+ * table) or by an entry of such a structure (level 1: a VT-d context table, named by its bus's root
+ * entry). A unit follows a pointer into a page only when @ours: never into memory Moat does not own.
+ */
+struct moat_unit_table {
+	unsigned level;                /* 0: named by a register; 1: by a root entry */
+	uint32_t index;                /* which one: VT-d context table: its bus; AMD-Vi: device-table page */
+	uint64_t phys;                 /* the page the pointer names */
+	uint64_t expected;             /* the page the driver allocated for this place (0: none) */
+	uint64_t pointer[2];           /* the pointer as stored: register value, or root entry (lo, hi) */
+	bool ours;                     /* @phys is the driver's structure for this place (and readable) */
+	const char *name;              /* "root table", "context table", "device table" (static) */
+};
+
+/* How an entry lets its requester's DMA through. */
+enum moat_unit_xlate {
+	MOAT_UNIT_BLOCKED = 0,         /* no DMA (VT-d: not reported; AMD-Vi: V = 1 without translation) */
+	MOAT_UNIT_TRANSLATED = 1,      /* through the page tables at root_phys, `levels` levels */
+	MOAT_UNIT_PASSTHROUGH = 2,     /* untranslated: DMA reaches physical memory as addressed */
+	MOAT_UNIT_OTHER = 3,           /* a reserved or unknown translation encoding */
+};
+
+/* struct moat_unit_entry flags */
+#define MOAT_UNIT_E_ATS      0x1u  /* device-TLB translation requests (ATS) allowed for the requester */
+#define MOAT_UNIT_E_ATTACHED 0x2u  /* the core attached the requester through this unit (the driver's own
+				      record of what it wrote, not read from the entry) */
+
+/* One live entry (a VT-d context entry, an AMD-Vi device-table entry), vendor-neutral. */
+struct moat_unit_entry {
+	uint16_t rid;                  /* requester id (AMD-Vi: the device-table index) */
+	enum moat_unit_xlate kind;
+	uint32_t flags;                /* MOAT_UNIT_E_* */
+	uint32_t domain_id;            /* the id the entry carries */
+	uint64_t root_phys;            /* TRANSLATED: the page-table root */
+	unsigned levels;               /* TRANSLATED: the levels the unit walks from root_phys */
+	const char *note;              /* what makes kind or flags what they are, e.g. "TT=2" (static; may be NULL) */
+	unsigned raw_count;            /* quadwords in raw[] */
+	uint64_t raw[4];               /* the entry as stored */
+};
+
+/*
+ * Callbacks of view(): state() once, first; then table() for every structure page the unit walks
+ * and entry() for every entry of those structures that is not the unit's default-deny entry. A
+ * callback returns MOAT_OK to go on; anything else stops the view (and is returned).
+ */
+struct moat_unit_view_fns {
+	moat_status (*state)(void *ctx, const struct moat_unit_state *s);
+	moat_status (*table)(void *ctx, const struct moat_unit_table *t);
+	moat_status (*entry)(void *ctx, const struct moat_unit_entry *e);
+};
 
 struct moat_unit_ops {
 	/* Make @rid translate through @dom (replacing any domain it had), and invalidate what the
@@ -66,9 +125,12 @@ struct moat_unit_ops {
 	/* Invalidate every cache of the unit (context/device entries, IOTLB, paging structures).
 	 * Optional: without it the core invalidates each domain. */
 	moat_status (*flush_all)(struct moat_unit *u, struct moat_diag *diag);
-	/* Report every device with a live entry, in any order, from the hardware tables (for the
-	 * auditor). Optional: without it the unit reports no device. */
-	moat_status (*walk_devices)(struct moat_unit *u, moat_unit_dev_fn fn, void *ctx);
+	/* The hardware's view, for the auditor (struct moat_unit_view_fns): from the pointers the unit
+	 * is programmed with (registers read back, not the driver's fields), every structure it walks
+	 * and every entry in them that is not default deny. Only pages the driver allocated for their
+	 * place are read; any other pointer is reported, not followed. Read-only. Optional: without it
+	 * the auditor sees no device of the unit. */
+	moat_status (*view)(struct moat_unit *u, const struct moat_unit_view_fns *fns, void *ctx);
 	/* Read and clear pending fault records, as moat_fault_poll() describes. Optional. */
 	moat_status (*fault_poll)(struct moat_unit *u, struct moat_fault *out, unsigned max,
 				  struct moat_fault_poll *res);
