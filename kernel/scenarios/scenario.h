@@ -193,5 +193,6 @@ enum scenario_verdict scenario_dma_api(struct kernel_system *sys, struct scenari
 enum scenario_verdict scenario_fault_flood(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_default_deny(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_irq_baseline(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_irq_ioapic(struct kernel_system *sys, struct scenario_result *r);
 
 #endif

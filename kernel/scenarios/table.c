@@ -13,6 +13,8 @@ const struct scenario kernel_scenarios[] = {
 	  scenario_edu_dma_high },
 	{ "irq_baseline", "with no IOMMU translating, each edu device's MSI (compatibility format) reaches the boot CPU "
 	  "with the vector it was given, once", scenario_irq_baseline },
+	{ "irq_ioapic", "with no IOMMU translating, each edu device's INTx reaches the boot CPU through an I/O APIC pin, "
+	  "once per raise, and not while the pin is masked", scenario_irq_ioapic },
 	{ "host_protection", "Moat protects the host: the kernel, Moat's pages and a secret are out of every device's "
 	  "reach, all other RAM is in it; the auditor agrees", scenario_host_protection },
 	{ "device_isolation", "each edu device in its own domain reaches its own buffers and nobody else's",
