@@ -30,9 +30,10 @@ struct scenario {
 	const char *name;
 	const char *what;   /* one line: what it checks */
 	enum scenario_verdict (*run)(struct kernel_system *sys, struct scenario_result *r);
+	bool on_request;    /* run only when named (a measurement, not a check): not in a full run */
 };
 
-/* The table (table.c), in the order `run all` uses. */
+/* The table (table.c), in the order a full run takes them. */
 extern const struct scenario kernel_scenarios[];
 extern const unsigned kernel_scenario_count;
 
@@ -46,7 +47,8 @@ enum scenario_verdict scenario_skip(struct scenario_result *r, const char *fmt, 
 void scenario_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * scenarios_run() - run the scenarios named in @names (comma-separated; NULL or "" for all of them),
+ * scenarios_run() - run the scenarios named in @names (comma-separated; NULL or "" for all of them but
+ * those run only on request),
  * print one result line each and the summary line. An unknown name is a FAIL line. Returns the
  * number of failures.
  */
@@ -194,5 +196,6 @@ enum scenario_verdict scenario_fault_flood(struct kernel_system *sys, struct sce
 enum scenario_verdict scenario_default_deny(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_irq_baseline(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_irq_ioapic(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_irq_probe(struct kernel_system *sys, struct scenario_result *r);
 
 #endif
