@@ -5,8 +5,9 @@
  * 8 per-vector masking), the address at 4, then either the upper address at 8 and the data at 12
  * (64-bit) or the data at 8; the mask bits follow the data (at 16 or 12). MSI-X capability (section
  * 6.8.2): message control at 2 (table size - 1 in bits 10:0, function mask bit 14, enable bit 15),
- * table offset and BIR at 4 (BIR in bits 2:0); each table entry is 16 bytes: address low, address
- * high, data, vector control (mask in bit 0).
+ * table offset and BIR at 4 (BIR in bits 2:0), pending bit array offset and BIR at 8; each table
+ * entry is 16 bytes: address low, address high, data, vector control (mask in bit 0); the pending
+ * bit array has one bit per entry, in qwords.
  */
 #include <moat/internal/lib.h>
 #include <moat/platform.h>
@@ -31,6 +32,7 @@
 #define  MSIX_CTRL_FMASK  0x4000u
 #define  MSIX_CTRL_ENABLE 0x8000u
 #define MSIX_TABLE        4
+#define MSIX_PBA          8
 #define  MSIX_BIR(v)      ((v) & 7u)
 #define  MSIX_OFFSET(v)   ((v) & ~7u)
 #define MSIX_ENTRY_SIZE   16u
@@ -117,12 +119,31 @@ void pci_msi_disable(const struct pci_msi *m)
 
 /* ---- MSI-X ---- */
 
+/* @bytes at the offset and BIR of the capability dword at @reg, mapped; NULL (printed) when not inside a BAR. */
+static volatile uint8_t *map_in_bar(const struct pci_dev *d, uint8_t cap, unsigned reg, uint64_t bytes,
+				    const char *what)
+{
+	uint32_t t = pci_dev_read32(d, (uint16_t)(cap + reg));
+	unsigned bir = MSIX_BIR(t);
+	uint64_t offset = MSIX_OFFSET(t);
+	struct pci_bar bar;
+	volatile uint8_t *p;
+
+	if (!pci_bar_read(d, bir, &bar) || bar.is_io || !bar.base || offset > bar.size || bytes > bar.size - offset) {
+		kprintf("%s: MSI-X %s (BAR%u + 0x%llx, %llu bytes) is not inside an assigned memory BAR\n", d->name, what,
+			bir, (unsigned long long)offset, (unsigned long long)bytes);
+		return NULL;
+	}
+	p = kernel_map_mmio(bar.base + offset, bytes);
+	if (!p)
+		kprintf("%s: MSI-X %s at 0x%llx cannot be mapped\n", d->name, what, (unsigned long long)(bar.base + offset));
+	return p;
+}
+
 bool pci_msix_find(const struct pci_dev *d, struct pci_msix *out)
 {
 	uint8_t cap = pci_find_cap(d, PCI_CAP_ID_MSIX);
-	struct pci_bar bar;
 	uint32_t t;
-	uint64_t bytes;
 
 	moat_memset(out, 0, sizeof(*out));
 	if (!cap)
@@ -133,19 +154,10 @@ bool pci_msix_find(const struct pci_dev *d, struct pci_msix *out)
 	t = pci_dev_read32(d, (uint16_t)(cap + MSIX_TABLE));
 	out->table_bar = (uint8_t)MSIX_BIR(t);
 	out->table_offset = MSIX_OFFSET(t);
-	bytes = (uint64_t)out->entries * MSIX_ENTRY_SIZE;
-	if (!pci_bar_read(d, out->table_bar, &bar) || bar.is_io || !bar.base || out->table_offset > bar.size ||
-	    bytes > bar.size - out->table_offset) {
-		kprintf("%s: MSI-X table (BAR%u + 0x%x, %u entries) is not inside an assigned memory BAR\n", d->name,
-			out->table_bar, out->table_offset, out->entries);
+	out->table = map_in_bar(d, cap, MSIX_TABLE, (uint64_t)out->entries * MSIX_ENTRY_SIZE, "table");
+	out->pba = map_in_bar(d, cap, MSIX_PBA, ((uint64_t)out->entries + 63) / 64 * 8, "pending bit array");
+	if (!out->table || !out->pba)
 		return false;
-	}
-	out->table = kernel_map_mmio(bar.base + out->table_offset, bytes);
-	if (!out->table) {
-		kprintf("%s: MSI-X table at 0x%llx cannot be mapped\n", d->name,
-			(unsigned long long)(bar.base + out->table_offset));
-		return false;
-	}
 	pci_dev_write16(d, PCI_COMMAND, (uint16_t)(pci_dev_read16(d, PCI_COMMAND) | PCI_COMMAND_MEMORY));
 	return true;
 }
@@ -166,6 +178,26 @@ moat_status pci_msix_mask(const struct pci_msix *m, unsigned entry, bool masked)
 	c = moat_plat_mmio_read32(e + MSIX_ENTRY_CTRL);
 	moat_plat_mmio_write32(e + MSIX_ENTRY_CTRL, masked ? c | MSIX_ENTRY_MASKED : c & ~MSIX_ENTRY_MASKED);
 	return MOAT_OK;
+}
+
+void pci_msix_read(const struct pci_msix *m, unsigned entry, uint64_t *address, uint32_t *data)
+{
+	volatile uint8_t *e;
+
+	*address = 0;
+	*data = 0;
+	if (entry >= m->entries)
+		return;
+	e = entry_at(m, entry);
+	*address = (uint64_t)moat_plat_mmio_read32(e + MSIX_ENTRY_ADDR_HI) << 32 | moat_plat_mmio_read32(e + MSIX_ENTRY_ADDR_LO);
+	*data = moat_plat_mmio_read32(e + MSIX_ENTRY_DATA);
+}
+
+bool pci_msix_pending(const struct pci_msix *m, unsigned entry)
+{
+	if (entry >= m->entries)
+		return false;
+	return (moat_plat_mmio_read64(m->pba + 8u * (entry / 64)) >> (entry % 64)) & 1u;
 }
 
 moat_status pci_msix_program(const struct pci_msix *m, unsigned entry, uint64_t address, uint32_t data)

@@ -60,11 +60,12 @@ struct pci_msix {
 	uint8_t table_bar;
 	uint32_t table_offset;
 	volatile uint8_t *table;      /* the table, mapped uncached */
+	volatile uint8_t *pba;        /* the pending bit array, mapped uncached */
 };
 
 /*
- * pci_msix_find() - @d's MSI-X capability in @out, its table mapped (the BAR is read and mapped,
- * memory decoding enabled). False when it has none or the table cannot be reached (printed).
+ * pci_msix_find() - @d's MSI-X capability in @out, its table and pending bit array mapped (memory
+ * decoding enabled). False when it has none or either cannot be reached (printed).
  */
 bool pci_msix_find(const struct pci_dev *d, struct pci_msix *out);
 
@@ -75,8 +76,14 @@ bool pci_msix_find(const struct pci_dev *d, struct pci_msix *out);
  */
 moat_status pci_msix_program(const struct pci_msix *m, unsigned entry, uint64_t address, uint32_t data);
 
+/* pci_msix_read() - the address and data entry @entry holds (zeros past the table). */
+void pci_msix_read(const struct pci_msix *m, unsigned entry, uint64_t *address, uint32_t *data);
+
 /* pci_msix_mask() - set or clear entry @entry's mask bit. MOAT_ERR_INVALID_ARG past the table. */
 moat_status pci_msix_mask(const struct pci_msix *m, unsigned entry, bool masked);
+
+/* pci_msix_pending() - entry @entry's pending bit: a message held back by its mask (false past the table). */
+bool pci_msix_pending(const struct pci_msix *m, unsigned entry);
 
 /*
  * pci_msix_enable() - MSI-X on (every entry as programmed), INTx disabled; pci_msix_disable() -

@@ -196,6 +196,7 @@ enum scenario_verdict scenario_fault_flood(struct kernel_system *sys, struct sce
 enum scenario_verdict scenario_default_deny(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_irq_baseline(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_irq_ioapic(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_irq_msix(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_irq_probe(struct kernel_system *sys, struct scenario_result *r);
 
 #endif

@@ -15,6 +15,8 @@ const struct scenario kernel_scenarios[] = {
 	  "with the vector it was given, once", scenario_irq_baseline, false },
 	{ "irq_ioapic", "with no IOMMU translating, each edu device's INTx reaches the boot CPU through an I/O APIC pin, "
 	  "once per raise, and not while the pin is masked", scenario_irq_ioapic, false },
+	{ "irq_msix", "with no IOMMU translating, an NVMe controller's MSI-X entry delivers its completion with the "
+	  "vector given, holds it back while masked and sends it when unmasked", scenario_irq_msix, false },
 	{ "host_protection", "Moat protects the host: the kernel, Moat's pages and a secret are out of every device's "
 	  "reach, all other RAM is in it; the auditor agrees", scenario_host_protection, false },
 	{ "device_isolation", "each edu device in its own domain reaches its own buffers and nobody else's",
