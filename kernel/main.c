@@ -238,9 +238,9 @@ static void print_machine(void)
 	for (unsigned i = 0; i < sys.edu_count; i++) {
 		const struct edu_dev *e = &sys.edu[i];
 
-		kprintf("edu %s: BAR0 0x%llx (%llu KiB), version %u.%u, memory decoding and bus mastering on", e->pci->name,
-			(unsigned long long)e->bar_phys, (unsigned long long)(e->bar_size >> 10), e->version >> 24,
-			(e->version >> 16) & 0xff);
+		kprintf("edu %s: BAR0 0x%llx (%llu KiB), version %u.%u, memory decoding and bus mastering on",
+			e->pci->name, (unsigned long long)e->bar_phys, (unsigned long long)(e->bar_size >> 10),
+			e->version >> 24, (e->version >> 16) & 0xff);
 		if (e->has_msi)
 			kprintf(", MSI capability at 0x%x (%s-bit%s)", e->msi.cap, e->msi.is64 ? "64" : "32",
 				e->msi.maskable ? ", maskable" : "");

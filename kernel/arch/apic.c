@@ -109,7 +109,8 @@ bool lapic_init(uint64_t madt_address, const char *madt_source, uint8_t spurious
 	}
 	base = msr & APIC_BASE_ADDR;
 	if (madt_address && madt_address != base) {
-		fail(problem, size, "the MADT puts the local APIC at 0x%llx, IA32_APIC_BASE at 0x%llx", madt_address, base);
+		fail(problem, size, "the MADT puts the local APIC at 0x%llx, IA32_APIC_BASE at 0x%llx", madt_address,
+		     base);
 		return false;
 	}
 	info.phys = base;

@@ -131,7 +131,7 @@ bool ioapic_mask(uint32_t gsi, bool masked)
 
 	if (!io)
 		return false;
-	lo = reg_read(io, IOAPIC_REG_RTE(pin)) & ~(uint32_t)IOAPIC_RTE_READ_ONLY;
-	reg_write(io, IOAPIC_REG_RTE(pin), masked ? lo | (uint32_t)IOAPIC_RTE_MASKED : lo & ~(uint32_t)IOAPIC_RTE_MASKED);
+	lo = reg_read(io, IOAPIC_REG_RTE(pin)) & ~(uint32_t)IOAPIC_RTE_READ_ONLY & ~(uint32_t)IOAPIC_RTE_MASKED;
+	reg_write(io, IOAPIC_REG_RTE(pin), masked ? lo | (uint32_t)IOAPIC_RTE_MASKED : lo);
 	return true;
 }

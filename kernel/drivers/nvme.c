@@ -49,7 +49,8 @@
 const struct pci_dev *nvme_find(const struct pci_dev *devs, unsigned ndevs)
 {
 	for (unsigned i = 0; i < ndevs; i++) {
-		if (devs[i].class_code == NVME_CLASS && devs[i].header_type == 0 && pci_find_cap(&devs[i], PCI_CAP_ID_MSIX))
+		if (devs[i].class_code == NVME_CLASS && devs[i].header_type == 0 &&
+		    pci_find_cap(&devs[i], PCI_CAP_ID_MSIX))
 			return &devs[i];
 	}
 	return NULL;

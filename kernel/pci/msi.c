@@ -130,13 +130,14 @@ static volatile uint8_t *map_in_bar(const struct pci_dev *d, uint8_t cap, unsign
 	volatile uint8_t *p;
 
 	if (!pci_bar_read(d, bir, &bar) || bar.is_io || !bar.base || offset > bar.size || bytes > bar.size - offset) {
-		kprintf("%s: MSI-X %s (BAR%u + 0x%llx, %llu bytes) is not inside an assigned memory BAR\n", d->name, what,
-			bir, (unsigned long long)offset, (unsigned long long)bytes);
+		kprintf("%s: MSI-X %s (BAR%u + 0x%llx, %llu bytes) is not inside an assigned memory BAR\n", d->name,
+			what, bir, (unsigned long long)offset, (unsigned long long)bytes);
 		return NULL;
 	}
 	p = kernel_map_mmio(bar.base + offset, bytes);
 	if (!p)
-		kprintf("%s: MSI-X %s at 0x%llx cannot be mapped\n", d->name, what, (unsigned long long)(bar.base + offset));
+		kprintf("%s: MSI-X %s at 0x%llx cannot be mapped\n", d->name, what,
+			(unsigned long long)(bar.base + offset));
 	return p;
 }
 
@@ -189,7 +190,8 @@ void pci_msix_read(const struct pci_msix *m, unsigned entry, uint64_t *address, 
 	if (entry >= m->entries)
 		return;
 	e = entry_at(m, entry);
-	*address = (uint64_t)moat_plat_mmio_read32(e + MSIX_ENTRY_ADDR_HI) << 32 | moat_plat_mmio_read32(e + MSIX_ENTRY_ADDR_LO);
+	*address = (uint64_t)moat_plat_mmio_read32(e + MSIX_ENTRY_ADDR_HI) << 32 |
+		   moat_plat_mmio_read32(e + MSIX_ENTRY_ADDR_LO);
 	*data = moat_plat_mmio_read32(e + MSIX_ENTRY_DATA);
 }
 

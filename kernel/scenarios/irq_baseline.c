@@ -29,8 +29,8 @@ static enum scenario_verdict one_device(struct edu_dev *dev, unsigned vector, st
 				     (unsigned long long)address, data, (unsigned long long)msg.address, msg.data);
 	if (irq_raise_and_watch(dev, vector, &before, &latency) != IRQ_CAME) {
 		irq_tally_since(&before, came, sizeof(came));
-		return scenario_fail(r, "edu %s: its MSI (0x%llx/0x%04x) did not arrive as vector 0x%02x within %llu ms "
-				     "(arrived: %s)", name, (unsigned long long)msg.address, msg.data, vector,
+		return scenario_fail(r, "edu %s: its MSI (0x%llx/0x%04x) did not arrive as vector 0x%02x within "
+				     "%llu ms (arrived: %s)", name, (unsigned long long)msg.address, msg.data, vector,
 				     (unsigned long long)(IRQ_WAIT_NS / 1000000), came);
 	}
 	n = irq_tally_since(&before, came, sizeof(came));

@@ -64,7 +64,8 @@ static const char *gsi_list(const struct pins *p, char *buf, size_t size)
 		while (j + 1 < p->count && p->gsi[j + 1] == p->gsi[j] + 1)
 			j++;
 		if (j > i)
-			used += (size_t)moat_snprintf(buf + used, size - used, "%s%u-%u", i ? ", " : "", p->gsi[i], p->gsi[j]);
+			used += (size_t)moat_snprintf(buf + used, size - used, "%s%u-%u", i ? ", " : "", p->gsi[i],
+						      p->gsi[j]);
 		else
 			used += (size_t)moat_snprintf(buf + used, size - used, "%s%u", i ? ", " : "", p->gsi[i]);
 		i = j + 1;
@@ -116,7 +117,8 @@ static enum scenario_verdict one_device(struct edu_dev *dev, struct pins *p, str
 		}
 	}
 	if (hits != 1 || n != 1)
-		return scenario_fail(r, "edu %s raised INTx once; of %u candidate pins, arrived: %s", name, p->count, came);
+		return scenario_fail(r, "edu %s raised INTx once; of %u candidate pins, arrived: %s", name, p->count,
+				     came);
 	scenario_note("edu %s: INTx arrived once on GSI %u (vector 0x%02x, level, active low)", name, p->gsi[k],
 		      p->vector[k]);
 	if (!ioapic_rte_read(p->gsi[k], &rte) || (rte & IOAPIC_RTE_REMOTE_IRR))
@@ -131,7 +133,8 @@ static enum scenario_verdict one_device(struct edu_dev *dev, struct pins *p, str
 	if (n != 1 || irq_count(0, (unsigned)p->vector[k]) != before.n[0][p->vector[k]] + 1)
 		return scenario_fail(r, "edu %s raised again on GSI %u alone; arrived: %s", name, p->gsi[k], came);
 	if (edu_irq_status(dev))
-		return scenario_fail(r, "edu %s: status 0x%x after the handler acknowledged it", name, edu_irq_status(dev));
+		return scenario_fail(r, "edu %s: status 0x%x after the handler acknowledged it", name,
+				     edu_irq_status(dev));
 
 	/* Masked: nothing, while the level stands; unmasked after the acknowledge: still nothing. */
 	ioapic_mask(p->gsi[k], true);
@@ -145,7 +148,8 @@ static enum scenario_verdict one_device(struct edu_dev *dev, struct pins *p, str
 	irq_open(IRQ_SETTLE_NS);
 	ioapic_mask(p->gsi[k], true);
 	if (irq_tally_since(&before, came, sizeof(came)))
-		return scenario_fail(r, "GSI %u unmasked after edu %s was acknowledged: %s arrived", p->gsi[k], name, came);
+		return scenario_fail(r, "GSI %u unmasked after edu %s was acknowledged: %s arrived", p->gsi[k], name,
+				     came);
 	scenario_note("edu %s: again once on GSI %u alone, remote IRR clear after the end of interrupt; masked: "
 		      "nothing", name, p->gsi[k]);
 	return SCENARIO_PASS;
@@ -177,7 +181,8 @@ enum scenario_verdict scenario_irq_ioapic(struct kernel_system *sys, struct scen
 	if (v == SCENARIO_PASS) {
 		char list[120];
 
-		scenario_note("I/O APIC pins no ISA IRQ uses, each given a vector: GSIs %s", gsi_list(&p, list, sizeof(list)));
+		scenario_note("I/O APIC pins no ISA IRQ uses, each given a vector: GSIs %s",
+			      gsi_list(&p, list, sizeof(list)));
 	}
 	for (unsigned i = 0; i < sys->edu_count && v == SCENARIO_PASS; i++)
 		v = one_device(&sys->edu[i], &p, r);

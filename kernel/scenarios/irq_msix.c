@@ -30,8 +30,9 @@ static enum scenario_verdict run(struct nvme_dev *n, unsigned vector, const stru
 
 	pci_msix_read(&n->msix, 0, &address, &data);
 	if (address != msg->address || data != msg->data)
-		return scenario_fail(r, "nvme %s: MSI-X entry 0 reads back as 0x%llx/0x%04x, 0x%llx/0x%04x was written", name,
-				     (unsigned long long)address, data, (unsigned long long)msg->address, msg->data);
+		return scenario_fail(r, "nvme %s: MSI-X entry 0 reads back as 0x%llx/0x%04x, 0x%llx/0x%04x was written",
+				     name, (unsigned long long)address, data, (unsigned long long)msg->address,
+				     msg->data);
 	pci_msix_mask(&n->msix, 0, false);
 
 	irq_tally_take(&before);
@@ -39,8 +40,9 @@ static enum scenario_verdict run(struct nvme_dev *n, unsigned vector, const stru
 	st = nvme_identify_submit(n);
 	if (st == MOAT_OK && !irq_wait(vector, seen, IRQ_WAIT_NS)) {
 		irq_tally_since(&before, came, sizeof(came));
-		return scenario_fail(r, "nvme %s: the completion's MSI-X message (0x%llx/0x%04x) did not arrive as vector "
-				     "0x%02x (arrived: %s)", name, (unsigned long long)msg->address, msg->data, vector, came);
+		return scenario_fail(r, "nvme %s: the completion's MSI-X message (0x%llx/0x%04x) did not arrive as "
+				     "vector 0x%02x (arrived: %s)", name, (unsigned long long)msg->address, msg->data,
+				     vector, came);
 	}
 	if (st == MOAT_OK)
 		st = nvme_identify_reap(n, NVME_TIMEOUT_NS);
@@ -51,11 +53,12 @@ static enum scenario_verdict run(struct nvme_dev *n, unsigned vector, const stru
 		return scenario_fail(r, "nvme %s: one completion, but arrived: %s", name, came);
 	moat_memcpy(&vid, n->data, sizeof(vid));
 	if (vid != n->pci->vendor)
-		return scenario_fail(r, "nvme %s: Identify returned vendor id 0x%04x, the function's is 0x%04x", name, vid,
-				     n->pci->vendor);
+		return scenario_fail(r, "nvme %s: Identify returned vendor id 0x%04x, the function's is 0x%04x", name,
+				     vid, n->pci->vendor);
 	scenario_note("nvme %s: MSI-X entry 0 (of %u, table in BAR%u + 0x%x) = 0x%llx/0x%04x: the Identify completion "
 		      "arrived once as vector 0x%02x (vendor id 0x%04x in its data)", name, n->msix.entries,
-		      n->msix.table_bar, n->msix.table_offset, (unsigned long long)msg->address, msg->data, vector, vid);
+		      n->msix.table_bar, n->msix.table_offset, (unsigned long long)msg->address, msg->data, vector,
+		      vid);
 
 	/* Masked: held back, pending; unmasked: sent. */
 	pci_msix_mask(&n->msix, 0, true);

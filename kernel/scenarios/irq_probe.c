@@ -126,72 +126,87 @@ static const char *records(struct kmoat *m, char *buf, size_t size)
 	return buf;
 }
 
-/* Control: untranslated, the write to 0xFEE00000 must be the interrupt V0. */
+enum control_outcome {
+	CONTROL_DELIVERED,
+	CONTROL_NARROW,      /* the device's DMA mask falls short of 0xFEE00000: try another */
+	CONTROL_FAILED,      /* SCENARIO_FAIL, reason in r */
+	CONTROL_UNSAFE,      /* a page a narrower mask would write is in use: SKIP, reason in @why */
+};
+
+/* One device: its buffer loaded with V0, Va, Vb from @src, then V0 written to 0xFEE00000. */
+static enum control_outcome try_control(struct probe *p, uint8_t *src, char *why, size_t size,
+					struct scenario_result *r)
+{
+	const char *name = p->dev->pci->name;
+	const struct watched *hit;
+	uint32_t msg[3];
+	char came[160];
+	uint64_t busy = 0;
+	moat_status st;
+	bool arrived;
+
+	p->v0 = p->va = p->vb = 0;
+	p->v0 = free_vector(p);
+	p->va = free_vector(p);
+	p->vb = free_vector(p);
+	msg[0] = p->v0;
+	msg[1] = p->va;
+	msg[2] = p->vb;
+	moat_memcpy(src, msg, sizeof(msg));
+	st = edu_dma(p->dev, EDU_TO_DEVICE, kvirt_to_phys(src), MSG_OFFSET, sizeof(msg), EDU_DMA_TIMEOUT_NS);
+	if (st != MOAT_OK) {
+		scenario_fail(r, "edu %s: loading its buffer: %s", name, moat_status_str(st));
+		return CONTROL_FAILED;
+	}
+	if (!watch_aliases(p, &busy)) {
+		moat_snprintf(why, size, "the page 0x%llx a narrower DMA mask would write instead of 0x%llx is in use",
+			      (unsigned long long)busy, (unsigned long long)MSI_ADDRESS_BASE);
+		return CONTROL_UNSAFE;
+	}
+	arrived = dma_message(p, 0, p->v0, came, sizeof(came), &st);
+	hit = release_aliases(p);
+	if (arrived) {
+		scenario_note("control: Moat down, edu %s DMA-writes 0x%08x to 0x%llx: delivered as vector 0x%02x (%s)",
+			      name, p->v0, (unsigned long long)MSI_ADDRESS_BASE, p->v0, came);
+		return CONTROL_DELIVERED;
+	}
+	if (st != MOAT_OK) {
+		scenario_fail(r, "edu %s: DMA to 0x%llx: %s", name, (unsigned long long)MSI_ADDRESS_BASE,
+			      moat_status_str(st));
+		return CONTROL_FAILED;
+	}
+	if (!hit) {
+		scenario_fail(r, "control: untranslated, edu %s DMA-wrote 0x%08x to 0x%llx and vector 0x%02x did not "
+			      "arrive (arrived: %s): nothing to compare with", name, p->v0,
+			      (unsigned long long)MSI_ADDRESS_BASE, p->v0, came);
+		return CONTROL_FAILED;
+	}
+	scenario_note("edu %s wrote page 0x%llx instead of 0x%llx: its DMA mask is at most %u bits wide", name,
+		      (unsigned long long)hit->addr, (unsigned long long)MSI_ADDRESS_BASE, hit->bits);
+	moat_snprintf(why, size, "no edu device reaches 0x%llx (edu %s: DMA mask of at most %u bits; QEMU: -device "
+		      "edu,dma_mask=0xffffffff)", (unsigned long long)MSI_ADDRESS_BASE, name, hit->bits);
+	return CONTROL_NARROW;
+}
+
+/* Control: untranslated, the write to 0xFEE00000 must be the interrupt V0, from the first device that reaches it. */
 static enum scenario_verdict control(struct kernel_system *sys, struct probe *p, struct scenario_result *r)
 {
-	uint32_t msg[3];
+	enum control_outcome o = CONTROL_NARROW;
 	uint8_t *src = low_page();
-	char came[160];
-	const char *skip_why = NULL;
-	char why[200];
-	uint64_t busy = 0;
+	char why[200] = "no edu device";
 
 	if (!src)
 		return scenario_fail(r, "no free page below 256 MiB");
-	for (unsigned i = 0; i < sys->edu_count; i++) {
-		const struct watched *hit;
-		moat_status st;
-		bool arrived;
-
+	for (unsigned i = 0; i < sys->edu_count && o == CONTROL_NARROW; i++) {
 		p->dev = &sys->edu[i];
-		p->v0 = p->va = p->vb = 0;
-		p->v0 = free_vector(p);
-		p->va = free_vector(p);
-		p->vb = free_vector(p);
-		msg[0] = p->v0;
-		msg[1] = p->va;
-		msg[2] = p->vb;
-		moat_memcpy(src, msg, sizeof(msg));
-		st = edu_dma(p->dev, EDU_TO_DEVICE, kvirt_to_phys(src), MSG_OFFSET, sizeof(msg), EDU_DMA_TIMEOUT_NS);
-		if (st != MOAT_OK) {
-			kpage_free(src);
-			return scenario_fail(r, "edu %s: loading its buffer: %s", p->dev->pci->name, moat_status_str(st));
-		}
-		if (!watch_aliases(p, &busy)) {
-			moat_snprintf(why, sizeof(why), "the page 0x%llx a narrower DMA mask would write instead of 0x%llx is "
-				      "in use", (unsigned long long)busy, (unsigned long long)MSI_ADDRESS_BASE);
-			skip_why = why;
-			break;
-		}
-		arrived = dma_message(p, 0, p->v0, came, sizeof(came), &st);
-		hit = release_aliases(p);
-		if (arrived) {
-			scenario_note("control: Moat down, edu %s DMA-writes 0x%08x to 0x%llx: delivered as vector 0x%02x (%s)",
-				      p->dev->pci->name, p->v0, (unsigned long long)MSI_ADDRESS_BASE, p->v0, came);
-			kpage_free(src);
-			return SCENARIO_PASS;
-		}
-		if (st != MOAT_OK) {
-			kpage_free(src);
-			return scenario_fail(r, "edu %s: DMA to 0x%llx: %s", p->dev->pci->name,
-					     (unsigned long long)MSI_ADDRESS_BASE, moat_status_str(st));
-		}
-		if (!hit) {
-			kpage_free(src);
-			return scenario_fail(r, "control: untranslated, edu %s DMA-wrote 0x%08x to 0x%llx and vector 0x%02x did "
-					     "not arrive (arrived: %s): nothing to compare with", p->dev->pci->name, p->v0,
-					     (unsigned long long)MSI_ADDRESS_BASE, p->v0, came);
-		}
-		scenario_note("edu %s wrote page 0x%llx instead of 0x%llx: its DMA mask is at most %u bits wide",
-			      p->dev->pci->name, (unsigned long long)hit->addr, (unsigned long long)MSI_ADDRESS_BASE,
-			      hit->bits);
-		moat_snprintf(why, sizeof(why), "no edu device reaches 0x%llx (edu %s: DMA mask of at most %u bits; QEMU: "
-			      "-device edu,dma_mask=0xffffffff)", (unsigned long long)MSI_ADDRESS_BASE, p->dev->pci->name,
-			      hit->bits);
-		skip_why = why;
+		o = try_control(p, src, why, sizeof(why), r);
 	}
 	kpage_free(src);
-	return scenario_skip(r, "%s", skip_why ? skip_why : "no edu device");
+	if (o == CONTROL_DELIVERED)
+		return SCENARIO_PASS;
+	if (o == CONTROL_FAILED)
+		return SCENARIO_FAIL;
+	return scenario_skip(r, "%s", why);
 }
 
 /* (b), (b'): the device's own MSI, programmed with vector Vb. */

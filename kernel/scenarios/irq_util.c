@@ -30,8 +30,9 @@ unsigned irq_tally_since(const struct irq_tally *before, char *desc, size_t size
 				continue;
 			total += n;
 			if (used + 1 < size)
-				used += (size_t)moat_snprintf(desc + used, size - used, "%svector 0x%02x on CPU %u (%u)",
-							      used ? ", " : "", v, cpu, n);
+				used += (size_t)moat_snprintf(desc + used, size - used,
+							      "%svector 0x%02x on CPU %u (%u)", used ? ", " : "",
+							      v, cpu, n);
 			used = MOAT_MIN(used, size ? size - 1 : 0);
 		}
 	}

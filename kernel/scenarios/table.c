@@ -11,10 +11,10 @@ const struct scenario kernel_scenarios[] = {
 	  scenario_edu_dma_baseline, false },
 	{ "edu_dma_high", "the same round trip through pages above 4 GiB, when the machine and the device allow it",
 	  scenario_edu_dma_high, false },
-	{ "irq_baseline", "with no IOMMU translating, each edu device's MSI (compatibility format) reaches the boot CPU "
-	  "with the vector it was given, once", scenario_irq_baseline, false },
-	{ "irq_ioapic", "with no IOMMU translating, each edu device's INTx reaches the boot CPU through an I/O APIC pin, "
-	  "once per raise, and not while the pin is masked", scenario_irq_ioapic, false },
+	{ "irq_baseline", "with no IOMMU translating, each edu device's MSI (compatibility format) reaches the boot "
+	  "CPU with the vector it was given, once", scenario_irq_baseline, false },
+	{ "irq_ioapic", "with no IOMMU translating, each edu device's INTx reaches the boot CPU through an I/O APIC "
+	  "pin, once per raise, and not while the pin is masked", scenario_irq_ioapic, false },
 	{ "irq_msix", "with no IOMMU translating, an NVMe controller's MSI-X entry delivers its completion with the "
 	  "vector given, holds it back while masked and sends it when unmasked", scenario_irq_msix, false },
 	{ "host_protection", "Moat protects the host: the kernel, Moat's pages and a secret are out of every device's "
