@@ -7,8 +7,11 @@
 #include <moat/internal/lib.h>
 
 #include "acpi/firmware.h"
+#include "arch/apic.h"
+#include "arch/irq.h"
 #include "arch/trap.h"
 #include "demo.h"
+#include "drivers/ioapic.h"
 #include "kernel.h"
 #include "mm/mm.h"
 #include "multiboot.h"
@@ -141,12 +144,46 @@ static void discover(void)
 	else
 		kprintf("PCI: no usable MCFG: no PCI Express configuration space, no devices\n");
 	firmware_describe_iommus(fw);
+	madt_read(fw, &fw->madt);
 	sys.pci_count = pci_enumerate(sys.pci, PCI_MAX_DEVICES);
 	if (sys.pci_count > PCI_MAX_DEVICES) {
 		kprintf("PCI: %u functions found, only the first %u kept\n", sys.pci_count, PCI_MAX_DEVICES);
 		sys.pci_count = PCI_MAX_DEVICES;
 	}
 	sys.edu_count = edu_probe_all(sys.pci, sys.pci_count, sys.edu, EDU_MAX_DEVICES);
+}
+
+/* Interrupts: the local APIC, the I/O APICs, the PICs masked; device interrupts then work. */
+static void setup_interrupts(void)
+{
+	if (irq_init(&sys.fw.madt))
+		ioapic_init_all(&sys.fw.madt);
+}
+
+static void print_interrupts(void)
+{
+	const struct madt *m = &sys.fw.madt;
+	const struct lapic_info *l = lapic_info();
+
+	if (m->present)
+		kprintf("MADT: local APIC at 0x%llx, %u CPU(s), %u I/O APIC(s), %u source override(s)%s%s\n",
+			(unsigned long long)m->lapic_address, m->cpu_count, m->ioapic_count, m->override_count,
+			m->pcat_compat ? ", 8259 PICs present" : "", m->skipped ? ", some entries dropped" : "");
+	if (!irq_ready())
+		return;
+	kprintf("interrupts: local APIC id %u at 0x%llx (from the %s), version 0x%02x, %u LVT entries, timer at "
+		"%llu MHz%s; 8259 PICs masked\n", l->id, (unsigned long long)l->phys, l->source, l->version,
+		l->lvt_entries, (unsigned long long)(l->timer_hz / 1000000),
+		l->was_disabled ? "; it was disabled and is now enabled" : "");
+	for (unsigned i = 0; i < ioapic_count(); i++) {
+		const struct ioapic *io = ioapic_get(i);
+
+		kprintf("interrupts: I/O APIC %u at 0x%llx, version 0x%02x, GSIs %u-%u, every pin masked\n", io->id,
+			(unsigned long long)io->phys, io->version, io->gsi_base, io->gsi_base + io->pins - 1);
+	}
+	for (unsigned i = 0; i < m->override_count; i++)
+		kprintf("  ISA IRQ %u -> GSI %u (flags 0x%x)\n", m->overrides[i].source, m->overrides[i].gsi,
+			m->overrides[i].flags);
 }
 
 static void print_iommu_table(const struct fw_iommu_table *t, const char *sig)
@@ -182,6 +219,7 @@ static void print_machine(void)
 	for (unsigned i = 0; i < fw->ecam_count; i++)
 		kprintf("MCFG: segment %u, buses %02x-%02x, ECAM at 0x%llx\n", fw->ecam[i].segment, fw->ecam[i].start_bus,
 			fw->ecam[i].end_bus, (unsigned long long)fw->ecam[i].base);
+	print_interrupts();
 	print_iommu_table(&fw->dmar, "DMAR");
 	print_iommu_table(&fw->ivrs, "IVRS");
 	if (!fw->dmar.present && !fw->ivrs.present)
@@ -200,9 +238,13 @@ static void print_machine(void)
 	for (unsigned i = 0; i < sys.edu_count; i++) {
 		const struct edu_dev *e = &sys.edu[i];
 
-		kprintf("edu %s: BAR0 0x%llx (%llu KiB), version %u.%u, memory decoding and bus mastering on\n",
+		kprintf("edu %s: BAR0 0x%llx (%llu KiB), version %u.%u, memory decoding and bus mastering on",
 			e->pci->name, (unsigned long long)e->bar_phys, (unsigned long long)(e->bar_size >> 10),
 			e->version >> 24, (e->version >> 16) & 0xff);
+		if (e->has_msi)
+			kprintf(", MSI capability at 0x%x (%s-bit%s)", e->msi.cap, e->msi.is64 ? "64" : "32",
+				e->msi.maskable ? ", maskable" : "");
+		kputs("\n");
 	}
 }
 
@@ -221,6 +263,7 @@ void kernel_main(uint32_t magic, uint32_t info)
 	setup_memory();
 	x86_plat_clock_init();
 	discover();
+	setup_interrupts();
 
 	if (opt.demo)
 		kernel_exit(demo_run(&sys));

@@ -12,6 +12,7 @@
 #include <moat/acpi.h>
 #include <moat/diag.h>
 
+#include "acpi/madt.h"
 #include "pci/pci.h"
 
 #define FW_MAX_UNITS    16
@@ -48,6 +49,8 @@ struct firmware {
 
 	struct fw_iommu_table dmar;
 	struct fw_iommu_table ivrs;
+
+	struct madt madt;              /* interrupt controllers (madt_read()) */
 };
 
 /* firmware_find_rsdp() - search the EBDA's first KiB, then 0xE0000-0xFFFFF. */

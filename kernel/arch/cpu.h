@@ -80,6 +80,40 @@ static inline void cli(void)
 	__asm__ __volatile__("cli" : : : "memory");
 }
 
+static inline void sti(void)
+{
+	__asm__ __volatile__("sti" : : : "memory");
+}
+
+/*
+ * Interrupts on, halt until one arrives, interrupts off again. STI delays recognition of interrupts
+ * until after the next instruction (Intel SDM vol. 2B, STI), so an interrupt already pending wakes
+ * the HLT instead of being taken before it and leaving the CPU halted.
+ */
+static inline void sti_hlt_cli(void)
+{
+	__asm__ __volatile__("sti; hlt; cli" : : : "memory");
+}
+
+/* Interrupts on for one instruction boundary, then off: lets a pending interrupt in without halting. */
+static inline void sti_nop_cli(void)
+{
+	__asm__ __volatile__("sti; nop; cli" : : : "memory");
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ __volatile__("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
 static inline void cpu_pause(void)
 {
 	__asm__ __volatile__("pause" : : : "memory");

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Exceptions: every vector is fatal in this kernel (it runs with interrupts off and never expects
- * one). The handler prints the vector, its name, the error code, RIP, CR2 and the registers, lets the
- * scenario runner report the running scenario as failed, and leaves QEMU with the failure code.
+ * Exceptions and interrupts. Every exception is fatal in this kernel: the handler prints the vector,
+ * its name, the error code, RIP, CR2 and the registers, lets the scenario runner report the running
+ * scenario as failed, and leaves QEMU with the failure code. Vectors 0x20 and up are interrupts
+ * (arch/irq.c counts and acknowledges them) and return.
  * Layouts: Intel SDM vol. 3, sections 6.14.1 (64-bit IDT gate), 8.2.3 (64-bit TSS), 8.2.4 (TSS
  * descriptor in long mode).
  */
 #include <moat/internal/lib.h>
 
 #include "arch/cpu.h"
+#include "arch/irq.h"
 #include "arch/trap.h"
 #include "boot/boot.h"
 #include "kernel.h"
@@ -121,15 +123,17 @@ void trap_stacks(uint64_t *base, uint64_t *size)
 
 static const char *vector_name(uint64_t v)
 {
-	if (v < 32)
-		return vector_names[v] ? vector_names[v] : "reserved";
-	return "unexpected interrupt";
+	return vector_names[v] ? vector_names[v] : "reserved";
 }
 
 void trap_handler(struct trap_frame *f)
 {
 	char what[128];
 
+	if (f->vector >= IRQ_VECTOR_PIC_BASE) {
+		irq_handle((unsigned)f->vector);
+		return;
+	}
 	if (++trap_depth > 1) {
 		kputs("\nFATAL: exception while reporting an exception\n");
 		kernel_exit(1);

@@ -15,7 +15,8 @@ struct trap_frame {
 
 /*
  * trap_init() - load the TSS (with separate stacks for double fault, NMI and machine check, so that
- * a kernel stack overflow is still reported) and an IDT whose 256 vectors all lead to trap_handler().
+ * a kernel stack overflow is still reported) and an IDT whose 256 vectors all lead to trap_handler():
+ * exceptions (0-31) are fatal, interrupts (0x20 and up) go to irq_handle() and return.
  */
 void trap_init(void);
 
@@ -29,6 +30,7 @@ extern void (*trap_abort_hook)(const char *what);
 /* The address range of each exception stack, for the list of memory the kernel uses. */
 void trap_stacks(uint64_t *base, uint64_t *size);
 
+/* The common entry of every vector: returns only for an interrupt. */
 void trap_handler(struct trap_frame *f);
 
 #endif

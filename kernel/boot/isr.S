@@ -3,8 +3,10 @@
  * Interrupt and exception entry stubs: 256 stubs of 16 bytes each (stub N at isr_stubs + 16 * N).
  * Each pushes a zero where the CPU pushes no error code (Intel SDM vol. 3, table 6-1: vectors 8, 10-14,
  * 17, 21, 29 and 30 have one), then the vector, and jumps to the common path, which saves the
- * general registers and calls trap_handler(struct trap_frame *). The kernel runs with interrupts
- * off, so every entry here is unexpected: trap_handler reports it and leaves QEMU.
+ * general registers and calls trap_handler(struct trap_frame *). An exception never comes back
+ * (trap_handler reports it and leaves QEMU); an interrupt (vector 0x20 and up, taken only inside
+ * the kernel's interrupt wait) does: the registers are restored, the vector and error code slots
+ * dropped, and IRETQ resumes the interrupted code.
  */
 	.section .text
 	.code64
@@ -41,8 +43,24 @@ isr_common:
 	pushq %r14
 	pushq %r15
 	movq %rsp, %rdi
+	movq %rsp, %rbx            /* callee-saved: the frame, to come back to after the call */
 	andq $-16, %rsp
 	call trap_handler
-1:	cli
-	hlt
-	jmp 1b
+	movq %rbx, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+	addq $16, %rsp             /* vector and error code */
+	iretq

@@ -3,7 +3,9 @@
  * The edu device's registers (BAR0, from QEMU's docs/specs/edu.rst): 0x00 identification
  * (0xRRrr00ed: major, minor), 0x04 liveness check (reads back the bitwise inverse of what was
  * written), 0x80 DMA source address, 0x88 destination, 0x90 count, 0x98 command (bit 0 start and
- * busy, bit 1 direction: 1 = from the device buffer to RAM, bit 2 interrupt on completion). The
+ * busy, bit 1 direction: 1 = from the device buffer to RAM, bit 2 interrupt on completion), 0x24
+ * interrupt status, 0x60 interrupt raise (the bits written are set in the status and the device
+ * signals), 0x64 interrupt acknowledge (the bits written are cleared). The
  * registers from 0x80 take 4- or 8-byte accesses; 8-byte ones are used so that both halves of an
  * address change together. The buffer is at device address 0x40000.
  */
@@ -17,6 +19,9 @@
 
 #define EDU_REG_ID       0x00
 #define EDU_REG_LIVENESS 0x04
+#define EDU_REG_IRQ_STATUS 0x24
+#define EDU_REG_IRQ_RAISE  0x60
+#define EDU_REG_IRQ_ACK    0x64
 #define EDU_REG_DMA_SRC  0x80
 #define EDU_REG_DMA_DST  0x88
 #define EDU_REG_DMA_CNT  0x90
@@ -66,6 +71,11 @@ static bool probe_one(const struct pci_dev *d, struct edu_dev *e)
 		kprintf("edu %s: does not answer (identification 0x%08x): device ignored\n", d->name, e->version);
 		return false;
 	}
+	e->has_msi = pci_msi_find(d, &e->msi);
+	/* No interrupt left over from an earlier user: status clear, MSI off. */
+	if (e->has_msi)
+		pci_msi_disable(&e->msi);
+	edu_irq_ack(e, edu_irq_status(e));
 	return true;
 }
 
@@ -141,6 +151,41 @@ moat_status edu_dma_to_device(struct edu_dev *dev, uint64_t iova, uint32_t len)
 moat_status edu_dma_from_device(struct edu_dev *dev, uint64_t iova, uint32_t len)
 {
 	return edu_dma(dev, EDU_FROM_DEVICE, iova, 0, len, EDU_DMA_TIMEOUT_NS);
+}
+
+moat_status edu_msi_on(struct edu_dev *dev, uint64_t address, uint32_t data)
+{
+	moat_status st;
+
+	if (!dev->has_msi)
+		return MOAT_ERR_UNSUPPORTED;
+	pci_msi_disable(&dev->msi);
+	st = pci_msi_program(&dev->msi, address, data);
+	if (st != MOAT_OK)
+		return st;
+	pci_msi_enable(&dev->msi);
+	return MOAT_OK;
+}
+
+void edu_msi_off(struct edu_dev *dev)
+{
+	if (dev->has_msi)
+		pci_msi_disable(&dev->msi);
+}
+
+void edu_irq_raise(struct edu_dev *dev, uint32_t bits)
+{
+	moat_plat_mmio_write32(dev->regs + EDU_REG_IRQ_RAISE, bits);
+}
+
+uint32_t edu_irq_status(struct edu_dev *dev)
+{
+	return moat_plat_mmio_read32(dev->regs + EDU_REG_IRQ_STATUS);
+}
+
+void edu_irq_ack(struct edu_dev *dev, uint32_t bits)
+{
+	moat_plat_mmio_write32(dev->regs + EDU_REG_IRQ_ACK, bits);
 }
 
 uint64_t edu_last_dma_ns(const struct edu_dev *dev)

@@ -10,6 +10,11 @@
  * The buffer is not visible through BAR0 (reads there return all ones, writes are dropped): to see
  * what a DMA brought into the device, DMA it out again to a page the CPU can read.
  *
+ * Interrupts: the device raises one when the CPU writes bits to its raise register (or a DMA asked
+ * for one finishes); the bits stay set in its status register until acknowledged. With MSI enabled
+ * every raise sends the message once; without, INTx (pin A) stays asserted while any status bit is
+ * set. Its MSI capability has one vector, a 64-bit address and no masking.
+ *
  * QEMU 7.2's model refuses a transfer that reaches the buffer's last byte (its range check treats the
  * end as exclusive twice, QEMU issue 1254) and does so by aborting QEMU, not by failing the DMA. So one
  * transfer moves at most EDU_DMA_MAX bytes, and the driver refuses anything that would reach the last
@@ -23,6 +28,7 @@
 
 #include <moat/status.h>
 
+#include "pci/msi.h"
 #include "pci/pci.h"
 
 #define EDU_VENDOR_ID 0x1234
@@ -43,7 +49,13 @@ struct edu_dev {
 	uint64_t bar_size;
 	uint32_t version;             /* identification register: major << 24 | minor << 16 | 0xed */
 	unsigned index;               /* 0, 1, ... in enumeration order */
+	bool has_msi;
+	struct pci_msi msi;           /* its MSI capability (when has_msi) */
 };
+
+/* Interrupt status bits: a raise by the CPU may set any; the device itself sets these two. */
+#define EDU_IRQ_FACTORIAL 0x001u
+#define EDU_IRQ_DMA       0x100u
 
 /*
  * edu_probe_all() - find every edu device among @devs, map its BAR0, enable memory decoding and bus
@@ -71,6 +83,25 @@ enum edu_dir {
 };
 moat_status edu_dma(struct edu_dev *dev, enum edu_dir dir, uint64_t iova, uint32_t buf_offset, uint32_t len,
 		    uint64_t timeout_ns);
+
+/*
+ * edu_msi_on() - program the device's MSI with @address and @data (as given: compatibility format
+ * or remappable) and enable it (INTx off). MSI is disabled while the message changes. Returns
+ * MOAT_OK; MOAT_ERR_UNSUPPORTED when the device has no MSI capability; the errors of
+ * pci_msi_program() (MOAT_ERR_INVALID_ARG for a message the capability cannot hold).
+ * edu_msi_off() - MSI disabled: the device signals on INTx again.
+ */
+moat_status edu_msi_on(struct edu_dev *dev, uint64_t address, uint32_t data);
+void edu_msi_off(struct edu_dev *dev);
+
+/*
+ * edu_irq_raise() - the device sets @bits in its interrupt status and signals (an MSI, or INTx).
+ * edu_irq_status() - its interrupt status bits.
+ * edu_irq_ack() - clear @bits; without MSI, INTx is deasserted once no bit is left.
+ */
+void edu_irq_raise(struct edu_dev *dev, uint32_t bits);
+uint32_t edu_irq_status(struct edu_dev *dev);
+void edu_irq_ack(struct edu_dev *dev, uint32_t bits);
 
 /* Wall time the last completed transfer of @dev took, in nanoseconds. */
 uint64_t edu_last_dma_ns(const struct edu_dev *dev);

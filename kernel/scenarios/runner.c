@@ -116,8 +116,10 @@ unsigned scenarios_run(struct kernel_system *sys, const char *names)
 	moat_memset(&tally, 0, sizeof(tally));
 	trap_abort_hook = on_exception;
 	if (!names || !*names) {
-		for (unsigned i = 0; i < kernel_scenario_count; i++)
-			run_one(sys, &kernel_scenarios[i]);
+		for (unsigned i = 0; i < kernel_scenario_count; i++) {
+			if (!kernel_scenarios[i].on_request)
+				run_one(sys, &kernel_scenarios[i]);
+		}
 	} else {
 		const char *p = names;
 

@@ -11,6 +11,8 @@
 #ifndef KERNEL_SCENARIO_H
 #define KERNEL_SCENARIO_H
 
+#include "arch/apic.h"
+#include "arch/irq.h"
 #include "moat_host.h"
 #include "system.h"
 
@@ -28,9 +30,10 @@ struct scenario {
 	const char *name;
 	const char *what;   /* one line: what it checks */
 	enum scenario_verdict (*run)(struct kernel_system *sys, struct scenario_result *r);
+	bool on_request;    /* run only when named (a measurement, not a check): not in a full run */
 };
 
-/* The table (table.c), in the order `run all` uses. */
+/* The table (table.c), in the order a full run takes them. */
 extern const struct scenario kernel_scenarios[];
 extern const unsigned kernel_scenario_count;
 
@@ -44,7 +47,8 @@ enum scenario_verdict scenario_skip(struct scenario_result *r, const char *fmt, 
 void scenario_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * scenarios_run() - run the scenarios named in @names (comma-separated; NULL or "" for all of them),
+ * scenarios_run() - run the scenarios named in @names (comma-separated; NULL or "" for all of them but
+ * those run only on request),
  * print one result line each and the summary line. An unknown name is a FAIL line. Returns the
  * number of failures.
  */
@@ -139,6 +143,46 @@ enum scenario_verdict audit_clean(struct kmoat *m, struct scenario_result *r);
 /* low_page() - a free zeroed page every edu device can address (below EDU_DEFAULT_REACH), or NULL. */
 uint8_t *low_page(void);
 
+/* ---- Helpers shared by the interrupt scenarios (scenarios/irq_util.c) ---- */
+
+/* Bound on the wait for an interrupt that must come (one that comes does so at once), and the time
+ * left after it for a duplicate to show. */
+#define IRQ_WAIT_NS   50000000ull
+#define IRQ_SETTLE_NS 2000000ull
+
+/* Every CPU's count of every vector at one moment. */
+struct irq_tally {
+	uint32_t n[IRQ_MAX_CPUS][256];
+};
+
+void irq_tally_take(struct irq_tally *t);
+
+/*
+ * irq_tally_since() - how many interrupts arrived since @before (the wake-up timer's left out), and
+ * in @desc which: "vector 0x31 on CPU 0 (1), ..." or "nothing".
+ */
+unsigned irq_tally_since(const struct irq_tally *before, char *desc, size_t size);
+
+/*
+ * irq_edu_msi() - @dev's MSI programmed with the compatibility-format message for @vector, fixed
+ * delivery, to the boot CPU (in *@msg), and enabled. False when it cannot be.
+ */
+bool irq_edu_msi(struct edu_dev *dev, uint8_t vector, struct msi_msg *msg);
+
+enum irq_outcome {
+	IRQ_NOTHING,
+	IRQ_CAME,
+};
+
+/*
+ * irq_raise_and_watch() - @before taken, @dev raises its interrupt (EDU_IRQ_FACTORIAL), the boot CPU
+ * waits for @vector (IRQ_WAIT_NS at most) and stays open IRQ_SETTLE_NS more. The device's status
+ * bit stays set (edu_irq_ack() clears it). irq_tally_since(@before) then tells everything that came;
+ * *@latency_ns the time from the raise to the end of the wait.
+ */
+enum irq_outcome irq_raise_and_watch(struct edu_dev *dev, unsigned vector, struct irq_tally *before,
+				     uint64_t *latency_ns);
+
 /* The scenario functions (one file each). */
 enum scenario_verdict scenario_discovery(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_edu_dma_baseline(struct kernel_system *sys, struct scenario_result *r);
@@ -150,5 +194,9 @@ enum scenario_verdict scenario_stale_translation(struct kernel_system *sys, stru
 enum scenario_verdict scenario_dma_api(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_fault_flood(struct kernel_system *sys, struct scenario_result *r);
 enum scenario_verdict scenario_default_deny(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_irq_baseline(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_irq_ioapic(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_irq_msix(struct kernel_system *sys, struct scenario_result *r);
+enum scenario_verdict scenario_irq_probe(struct kernel_system *sys, struct scenario_result *r);
 
 #endif
