@@ -15,107 +15,12 @@ volatile uint64_t *moat_amdvii_dte(const struct moat_amdvi_unit *u, uint32_t dev
 	return page + (devid % AMDVI_DTE_PER_PAGE) * (AMDVI_DTE_SIZE / 8);
 }
 
-/* ---- a physically contiguous run of pages from a one-page-at-a-time allocator ---- */
-
-/*
- * Pages held while searching form a list sorted by physical address, linked through a node at
- * the start of each page (its virtual address is the node's). Nothing else is needed: no
- * allocation, no state outside the pages themselves.
- */
-struct held {
-	struct held *prev, *next;
-	uint64_t phys;
-};
-
-struct held_list {
-	struct held *first, *last;
-};
-
-static void held_insert(struct held_list *l, struct held *h)
+/* Each page of the run, as moat_pages_alloc_run() hands it over. */
+static void devtab_put(void *ctx, uint32_t i, void *virt)
 {
-	struct held *at = l->first;
+	struct moat_amdvi_unit *u = ctx;
 
-	/* Allocators mostly hand out ascending or descending addresses: try both ends first. */
-	if (l->last && l->last->phys < h->phys)
-		at = NULL;
-	else
-		while (at && at->phys < h->phys)
-			at = at->next;
-	h->next = at;
-	h->prev = at ? at->prev : l->last;
-	if (h->prev)
-		h->prev->next = h;
-	else
-		l->first = h;
-	if (at)
-		at->prev = h;
-	else
-		l->last = h;
-}
-
-static void held_free_all(const struct moat_amdvi_unit *u, struct held_list *l)
-{
-	while (l->first) {
-		struct held *h = l->first;
-
-		l->first = h->next;
-		moat_pages_free(&u->pages, h, h->phys);
-	}
-	l->last = NULL;
-}
-
-/*
- * Fill u->dt_page[0 .. n - 1] with @n pages at consecutive physical addresses and set u->dt_phys.
- * The platform gives single pages. Every page received is kept in the sorted list until @n of
- * them are neighbours, whatever order they came in (a bump or bitmap allocator gives them in
- * ascending order, a LIFO free list descending or fragmented); the others are then given back.
- * At most 2n + 1024 pages are asked for.
- */
-static moat_status contig_alloc(struct moat_amdvi_unit *u, uint32_t n)
-{
-	struct held_list l = { NULL, NULL };
-	uint32_t limit = 2 * n + 1024;
-
-	for (uint32_t tries = 0; tries < limit; tries++) {
-		uint64_t phys;
-		struct held *h = moat_pages_alloc(&u->pages, &phys);
-
-		if (!h)
-			break;
-		h->phys = phys;
-		held_insert(&l, h);
-
-		struct held *lo = h, *hi = h;
-		uint32_t run = 1;
-		while (lo->prev && lo->prev->phys + MOAT_PAGE_SIZE == lo->phys) {
-			lo = lo->prev;
-			run++;
-		}
-		while (hi->next && hi->phys + MOAT_PAGE_SIZE == hi->next->phys) {
-			hi = hi->next;
-			run++;
-		}
-		if (run < n)
-			continue;
-
-		/* Take n pages from lo, unlink them, give the rest back. */
-		struct held *p = lo, *before = lo->prev;
-		u->dt_phys = lo->phys;
-		for (uint32_t i = 0; i < n; i++, p = p->next)
-			u->dt_page[i] = (uint64_t *)(void *)p;
-		if (before)
-			before->next = p;
-		else
-			l.first = p;
-		if (p)
-			p->prev = before;
-		else
-			l.last = before;
-		held_free_all(u, &l);
-		return MOAT_OK;
-	}
-	held_free_all(u, &l);
-	return MOAT_ERR_NO_MEMORY;
+	u->dt_page[i] = virt;
 }
 
 moat_status moat_amdvii_devtab_init(struct moat_amdvi_unit *u, struct moat_diag *diag)
@@ -124,7 +29,8 @@ moat_status moat_amdvii_devtab_init(struct moat_amdvi_unit *u, struct moat_diag 
 
 	if (u->dt_phys)
 		return MOAT_OK;
-	if (contig_alloc(u, pages) != MOAT_OK)
+	/* The table is indexed by device id as one block: physically contiguous pages. */
+	if (moat_pages_alloc_run(&u->pages, pages, 0, devtab_put, u, &u->dt_phys) != MOAT_OK)
 		return moat_diag_set(diag, MOAT_ERR_NO_MEMORY, NULL, AMDVI_DEVTAB_BASE_REG,
 				     "AMD-Vi unit 0x%llx: no %u physically contiguous pages for the device table",
 				     (unsigned long long)u->reg_phys, (unsigned)pages);
