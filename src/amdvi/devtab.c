@@ -75,20 +75,20 @@ uint16_t moat_amdvi_device_id(const struct moat_amdvi_unit *u, uint16_t rid)
  * with the mode, root and permissions, written by one 8-byte store. A translating entry is first
  * made blocking (quadword 0 alone), then the domain id is written (quadword 1; harmless while
  * TV = 0), then quadword 0 with TV. So every state the IOMMU can read is either a blocking entry
- * or a complete translation.
+ * or a complete translation. Quadword 2 (interrupt remapping, irq.c) is left as it is: a device's
+ * interrupts do not depend on its domain.
  */
 static void dte_write(const struct moat_amdvi_unit *u, uint32_t devid, uint64_t q0, uint64_t q1)
 {
 	volatile uint64_t *e = moat_amdvii_dte(u, devid);
 
-	if (e[0] == q0 && e[1] == q1 && e[2] == 0 && e[3] == 0)
+	if (e[0] == q0 && e[1] == q1 && e[3] == 0)
 		return;
 	if (e[0] & AMDVI_DTE0_TV) {
 		e[0] = AMDVI_DTE0_V;
 		moat_amdvii_flush_range(u, e, AMDVI_DTE_SIZE);
 	}
 	e[3] = 0;
-	e[2] = 0;
 	e[1] = q1;
 	moat_amdvii_flush_range(u, e, AMDVI_DTE_SIZE);
 	e[0] = q0;
@@ -103,7 +103,6 @@ static void dte_block(const struct moat_amdvi_unit *u, uint32_t devid)
 	e[0] = AMDVI_DTE0_V;
 	moat_amdvii_flush_range(u, e, AMDVI_DTE_SIZE);
 	e[1] = 0;
-	e[2] = 0;
 	e[3] = 0;
 	moat_amdvii_flush_range(u, e, AMDVI_DTE_SIZE);
 }
@@ -169,6 +168,45 @@ static bool group_next(struct group_iter *it, uint16_t *id)
 			it->next = u->aliases[it->range].first;
 	}
 	return false;
+}
+
+/*
+ * Quadword 2 of every entry of @rid's alias group: its interrupt fields become @q2, the pass bits
+ * (which come from the IVHD setting of each id) stay. One store per entry.
+ */
+void moat_amdvii_group_set_irq(const struct moat_amdvi_unit *u, uint32_t rid, uint64_t q2)
+{
+	struct group_iter it;
+	uint16_t id;
+
+	group_begin(&it, u, rid);
+	while (group_next(&it, &id)) {
+		volatile uint64_t *e = moat_amdvii_dte(u, id);
+
+		e[2] = (e[2] & AMDVI_DTE2_PASS) | (q2 & ~AMDVI_DTE2_PASS);
+		moat_amdvii_flush_range(u, &e[2], sizeof(e[2]));
+	}
+}
+
+/* Queue INVALIDATE_DEVTAB_ENTRY (@dte) and INVALIDATE_INTERRUPT_TABLE (@irt) for every entry of
+ * @rid's alias group, then COMPLETION_WAIT. */
+moat_status moat_amdvii_group_inval_irq(struct moat_amdvi_unit *u, uint32_t rid, bool dte, bool irt,
+					struct moat_diag *diag)
+{
+	struct group_iter it;
+	uint16_t id;
+	moat_status st = MOAT_OK;
+
+	group_begin(&it, u, rid);
+	while (st == MOAT_OK && group_next(&it, &id)) {
+		if (dte)
+			st = moat_amdvii_cmd_put(u, moat_amdvii_cmd_inval_dte(id), 0, diag);
+		if (st == MOAT_OK && irt)
+			st = moat_amdvii_cmd_put(u, moat_amdvii_cmd_inval_irt(id), 0, diag);
+	}
+	if (st == MOAT_OK)
+		st = moat_amdvii_cmd_sync(u, diag);
+	return st;
 }
 
 /* INVALIDATE_DEVTAB_ENTRY of every entry of the group, then the domains' pages, then the wait. */
@@ -331,5 +369,9 @@ moat_status moat_amdvi_dte_get(const struct moat_amdvi_unit *u, uint32_t devid, 
 	out->levels = (uint8_t)AMDVI_GET(AMDVI_DTE0_MODE, out->raw[0]);
 	out->root_phys = out->raw[0] & AMDVI_DTE0_PT_ROOT;
 	out->did = (uint16_t)AMDVI_GET(AMDVI_DTE1_DOMAIN_ID, out->raw[1]);
+	out->iv = (out->raw[2] & AMDVI_DTE2_IV) != 0;
+	out->int_ctl = (uint8_t)AMDVI_GET(AMDVI_DTE2_INT_CTL, out->raw[2]);
+	out->int_tab_len = (uint8_t)AMDVI_GET(AMDVI_DTE2_INT_TAB_LEN, out->raw[2]);
+	out->int_root = out->raw[2] & AMDVI_DTE2_INT_ROOT;
 	return MOAT_OK;
 }

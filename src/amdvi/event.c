@@ -209,6 +209,9 @@ moat_status moat_amdvi_event_poll(struct moat_amdvi_unit *u, struct moat_fault *
 		res->overflow_total = u->overflow_total;
 		return MOAT_OK;
 	}
+	/* Re-armed before the log is read: an event written after this raises the interrupt again. */
+	if (u->event_irq && (moat_amdvii_read(u, AMDVI_STATUS_REG) & AMDVI_STS_EVENT_LOG_INT))
+		moat_amdvii_write(u, AMDVI_STATUS_REG, AMDVI_STS_EVENT_LOG_INT);
 
 	uint32_t head = (uint32_t)(AMDVI_GET(AMDVI_RING_PTR, moat_amdvii_read(u, AMDVI_EVTLOG_HEAD_REG)) %
 				   AMDVI_RING_ENTRIES);
