@@ -459,6 +459,10 @@ void moat_amdvi_irq_msi(uint32_t index, struct moat_msi_msg *msg);
  * clear. Pure function. */
 uint64_t moat_amdvi_irq_ioapic_rte(uint32_t index, const struct moat_irq_dest *dest);
 
+/* moat_amdvi_ir_live() - whether the unit remaps as Moat set it up: IommuEn, and GAEn and XTEn as
+ * chosen. False when remapping is off in Moat's view. */
+bool moat_amdvi_ir_live(const struct moat_amdvi_unit *u);
+
 /* moat_amdvi_irt_of() - the interrupt table of device id @devid, or NULL. */
 const struct moat_amdvi_irt *moat_amdvi_irt_of(const struct moat_amdvi_unit *u, uint16_t devid);
 

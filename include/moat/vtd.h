@@ -91,6 +91,7 @@ enum moat_vtd_gran {
 /* Interrupt remapping table: 2 to 65536 entries of 128 bits; Moat keeps a 32-bit record of each. */
 #define MOAT_VTD_IR_MAX_ENTRIES 65536u
 #define MOAT_VTD_IR_MAX_PAGES 256u
+#define MOAT_VTD_IR_PER_PAGE 256u
 #define MOAT_VTD_IR_REC_PER_PAGE 1024u
 #define MOAT_VTD_IR_REC_PAGES 64u
 
@@ -145,11 +146,20 @@ struct moat_vtd_unit {
 	uint64_t ir_rec_phys[MOAT_VTD_IR_REC_PAGES];
 };
 
+/* Source validation types of an interrupt remapping entry (SVT). */
+#define MOAT_VTD_SVT_NONE 0u         /* no check */
+#define MOAT_VTD_SVT_SID 1u          /* the requester id, under the qualifier SQ */
+#define MOAT_VTD_SVT_BUS 2u          /* the requester's bus within a range */
+
 /* One interrupt remapping table entry and Moat's record of it (moat_vtd_irte_get()). */
 struct moat_vtd_irte {
 	uint64_t lo, hi;             /* the entry as stored */
+	bool present;                /* P */
+	uint16_t sid;                /* SID */
+	uint8_t sq, svt;             /* SQ, SVT */
+	uint32_t check_live;         /* the source check it carries: SID | SQ << 16 | SVT << 18 */
 	bool allocated;              /* Moat allocated it */
-	uint32_t check;              /* the source check it was allocated with: SID | SQ << 16 | SVT << 18 */
+	uint32_t check;              /* the source check it was allocated with (same layout) */
 };
 
 /* A present context entry, decoded. */
@@ -372,6 +382,12 @@ void moat_vtd_irq_msi(uint32_t index, struct moat_msi_msg *msg);
 /* moat_vtd_irq_ioapic_rte() - the remappable-format IOAPIC redirection entry of entry @index
  * delivering @vector with @dest's trigger mode and polarity (mask clear). Pure function. */
 uint64_t moat_vtd_irq_ioapic_rte(uint32_t index, uint8_t vector, const struct moat_irq_dest *dest);
+
+/*
+ * moat_vtd_ir_live() - whether the unit remaps as Moat set it up: GSTS.IRES set, IRTA the table's
+ * base, EIME and size, GSTS.CFIS as the host asked. False when remapping is off in Moat's view.
+ */
+bool moat_vtd_ir_live(const struct moat_vtd_unit *u);
 
 /*
  * moat_vtd_irte_get() - entry @index of the interrupt remapping table and Moat's record of it.

@@ -201,6 +201,17 @@ moat_status moat_amdvi_ir_disable(struct moat_amdvi_unit *u, struct moat_diag *d
 	return MOAT_OK;
 }
 
+bool moat_amdvi_ir_live(const struct moat_amdvi_unit *u)
+{
+	uint64_t ctrl;
+
+	if (!moat_amdvii_probed(u) || !u->ir_enabled)
+		return false;
+	ctrl = moat_amdvii_read(u, AMDVI_CONTROL_REG);
+	return (ctrl & AMDVI_CTRL_IOMMU_EN) && !!(ctrl & AMDVI_CTRL_GA_EN) == u->ir_ga &&
+	       !!(ctrl & AMDVI_CTRL_XT_EN) == u->ir_x2apic;
+}
+
 /* ---- entries ---- */
 
 static moat_status check_dest(const struct moat_amdvi_unit *u, const struct moat_irq_dest *dest, struct moat_diag *diag)

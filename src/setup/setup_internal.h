@@ -35,6 +35,13 @@ struct setup_vendor {
 	moat_status (*each_page)(const struct moat_setup_unit *su, setup_page_fn fn, void *ctx);
 	/* One line about the unit (moat_setup_unit_describe()). */
 	int (*describe)(const struct moat_setup_unit *su, char *buf, size_t size);
+	/* Interrupt remapping: whether the unit can do what @cfg asks (nothing written); turn it on
+	 * (pages from the core); turn it off again. */
+	moat_status (*irq_check)(const struct moat_setup_unit *su, const struct moat_setup_irq_config *cfg,
+				 struct moat_diag *diag);
+	moat_status (*irq_enable)(struct moat_setup_unit *su, const struct moat_setup_irq_config *cfg,
+				  struct moat_diag *diag);
+	moat_status (*irq_disable)(struct moat_setup_unit *su, struct moat_diag *diag);
 };
 
 extern const struct setup_vendor moat_setupi_vtd;

@@ -16,6 +16,8 @@
  */
 #include "vtd_internal.h"
 
+MOAT_STATIC_ASSERT(MOAT_VTD_IR_PER_PAGE == VTD_IRTE_PER_PAGE, "entries per page");
+
 #define REC_ALLOCATED 0x80000000u
 #define REC_CHECK 0x000fffffu
 
@@ -201,6 +203,7 @@ static moat_status irte_lo(const struct moat_vtd_unit *u, const struct moat_irq_
 /* The source check of @src: SVT, SQ and SID as the high quadword holds them. */
 static uint64_t irte_hi(const struct moat_irq_source *src)
 {
+	MOAT_STATIC_ASSERT(VTD_SVT_SID == MOAT_VTD_SVT_SID && VTD_SVT_BUS == MOAT_VTD_SVT_BUS, "SVT values");
 	if (src->kind == MOAT_IRQ_PCI_BUSES)
 		return VTD_PREP(VTD_IRTE_HI_SVT, VTD_SVT_BUS) |
 		       VTD_PREP(VTD_IRTE_HI_SID, (unsigned)MOAT_RID_BUS(src->rid) << 8 | src->bus_last);
@@ -373,9 +376,26 @@ moat_status moat_vtd_irte_get(const struct moat_vtd_unit *u, uint32_t index, str
 	e = irte(u, index);
 	out->lo = e[0];
 	out->hi = e[1];
+	out->present = (out->lo & VTD_IRTE_LO_P) != 0;
+	out->sid = (uint16_t)VTD_GET(VTD_IRTE_HI_SID, out->hi);
+	out->sq = (uint8_t)VTD_GET(VTD_IRTE_HI_SQ, out->hi);
+	out->svt = (uint8_t)VTD_GET(VTD_IRTE_HI_SVT, out->hi);
+	out->check_live = (uint32_t)(out->hi & VTD_IRTE_HI_CHECK);
 	out->allocated = (*rec(u, index) & REC_ALLOCATED) != 0;
 	out->check = *rec(u, index) & REC_CHECK;
 	return MOAT_OK;
+}
+
+bool moat_vtd_ir_live(const struct moat_vtd_unit *u)
+{
+	uint32_t gsts;
+
+	if (!moat_vtdi_probed(u) || !u->ir_enabled)
+		return false;
+	gsts = moat_vtdi_read32(u, VTD_GSTS_REG);
+	return (gsts & VTD_GSTS_IRES) && !!(gsts & VTD_GSTS_CFIS) == u->ir_cfi &&
+	       moat_vtdi_read64(u, VTD_IRTA_REG) == ((u->ir_phys & VTD_IRTA_IRTA) | (u->ir_eim ? VTD_IRTA_EIME : 0) |
+						      VTD_PREP(VTD_IRTA_S, log2u(u->ir_entries) - 1));
 }
 
 /* ---- the fault event interrupt ---- */
