@@ -498,6 +498,27 @@ enum moat_audit_kind {
 					   does not name */
 	MOAT_AUDIT_UNTRACKED_TABLE = 6, /* a live table page that is not Moat-owned (so unprotected) */
 	MOAT_AUDIT_UNKNOWN_ROOT = 7,    /* a device translates through tables of no domain */
+	/*
+	 * Interrupt remapping (moat/irq.h), checked on units whose remapping Moat turned on. segment
+	 * and rid name the device (VT-d: the source id the entry checks; AMD-Vi: the device id whose
+	 * table or device-table entry it is), iova is the entry's index, phys the entry (its low
+	 * quadword; AMD-Vi device-table kinds: quadword 2 of the device-table entry), hit_base the
+	 * entry's physical address, hit_size the requester id Moat allocated it for.
+	 */
+	MOAT_AUDIT_IRQ_UNALLOCATED = 32,  /* a present interrupt entry Moat did not allocate */
+	MOAT_AUDIT_IRQ_UNVERIFIED = 33,   /* a present interrupt entry that checks no requester id */
+	MOAT_AUDIT_IRQ_WRONG_SOURCE = 34, /* an entry checking another requester than the one Moat
+					     allocated it for; an AMD-Vi device remapping through a
+					     table not made for it (or with another length) */
+	MOAT_AUDIT_IRQ_PASSTHROUGH = 35,  /* an AMD-Vi device-table entry with IV = 0: its interrupts
+					     pass unremapped */
+	MOAT_AUDIT_IRQ_FORWARD = 36,      /* an AMD-Vi device-table entry whose IntCtl forwards
+					     interrupts unmapped (01b) or is reserved (11b) */
+	MOAT_AUDIT_IRQ_TABLE_MAPPED = 37, /* a leaf maps a page of an interrupt table or of Moat's
+					     records of one (domain_id, iova, phys, size as for leaves,
+					     hit_base the page) */
+	MOAT_AUDIT_IRQ_OFF = 38,          /* a unit does not remap as Moat set it: remapping off,
+					     another table, compatibility format not asked for */
 };
 
 /* One violation. */
@@ -533,7 +554,12 @@ struct moat_audit_report {
  *  - every device whose unit reports a page-table root that is no domain's;
  *  - for each domain with devices attached, except the host identity domain (shared by the host's
  *    devices over all its RAM by policy): every reserved region mapped there to itself (any page)
- *    whose device scope does not name every device attached to the domain.
+ *    whose device scope does not name every device attached to the domain;
+ *  - on every unit whose interrupt remapping Moat turned on (moat/irq.h): the unit's remapping
+ *    state, every present interrupt entry Moat did not allocate, that checks no requester or
+ *    another than its owner, every AMD-Vi device-table entry with IV = 0, IntCtl forwarding
+ *    unmapped, or a table not made for the device, and every leaf of any domain that maps a page
+ *    of an interrupt table (MOAT_AUDIT_IRQ_* kinds).
  * Cost: one walk of each domain plus a range query per leaf (a 1 TiB identity map is fast).
  * Returns the number of violations (r->violations). When the audit cannot run (NULL argument,
  * uninitialized system) it returns UINT64_MAX and sets r->status (if @r): an audit that did not

@@ -252,6 +252,7 @@ uint64_t moat_audit(struct moat_system *sys, struct moat_audit_report *r)
 		u->ops->walk_devices(u, audit_device, &dw);
 		core_unit_exit(u, entered);
 	}
+	core_audit_irq(sys, r);
 	core_unlock(sys);
 	return r->violations;
 }
@@ -275,8 +276,10 @@ const char *moat_audit_kind_str(enum moat_audit_kind kind)
 		return "table page not Moat-owned";
 	case MOAT_AUDIT_UNKNOWN_ROOT:
 		return "device translates through unknown tables";
+	default:
+		break;
 	}
-	return "unknown violation";
+	return core_audit_irq_kind_str(kind) ? core_audit_irq_kind_str(kind) : "unknown violation";
 }
 
 static const char *size_str(uint64_t size, char *buf, size_t n)
@@ -329,6 +332,10 @@ int moat_audit_format(const struct moat_audit_violation *v, char *buf, size_t si
 				     "device %04x:%02x:%02x.%x (domain id %u) translates through root 0x%llx of no domain",
 				     (unsigned)v->segment, (unsigned)MOAT_RID_BUS(v->rid), (unsigned)MOAT_RID_DEV(v->rid),
 				     (unsigned)MOAT_RID_FN(v->rid), (unsigned)v->domain_id, (unsigned long long)v->phys);
+	default:
+		break;
 	}
+	if (core_audit_irq_kind_str(v->kind))
+		return core_audit_irq_format(v, buf, size);
 	return moat_snprintf(buf, size, "unknown violation kind %u", (unsigned)v->kind);
 }
