@@ -142,7 +142,9 @@ static void to_fault(const struct moat_amdvi_event *ev, uint16_t segment, struct
 	out->rid = ev->device_id;
 	out->address = ev->address;
 	out->is_write = (ev->flags & MOAT_AMDVI_EVF_RW) != 0;
-	out->is_interrupt = (ev->flags & MOAT_AMDVI_EVF_I) != 0;
+	/* An interrupt: the I flag, or a posted write to the interrupt range that IntCtl 00b aborted. */
+	out->is_interrupt = (ev->flags & MOAT_AMDVI_EVF_I) != 0 ||
+			    (ev->code == AMDVI_EV_INVALID_DEVICE_REQUEST && ev->type == AMDVI_IDR_INTERRUPT_ABORTED);
 	out->pasid_present = ev->pasid_present;
 	out->pasid = ev->pasid;
 	out->reason = ev->code;
