@@ -214,10 +214,11 @@ struct moat_fault_irq_msi {
 /*
  * moat_fault_irq_enable() - raise @dest's interrupt when a unit records a fault or event, instead
  * of (or besides) polling; the handler calls moat_fault_poll(), which also re-arms the interrupt.
- * The IOMMU's own interrupts do not pass through its remapping tables (VT-d: hardware-generated
- * interrupts are not remapped; AMD-Vi: its MSI is the IOMMU function's own), so they are
- * programmed with the destination itself, and no device can raise them: a device's message in
- * that format is blocked by remapping. VT-d units are programmed here (fault event data, address
+ * The IOMMU's own interrupts do not pass through its remapping tables (VT-d: interrupts the
+ * remapping hardware generates are not remapped; AMD-Vi: its MSI is the IOMMU function's own and
+ * is not remapped either), so they are programmed with the destination itself; a device writing
+ * the same message is still blocked, since with remapping on and compatibility format off (the
+ * default) no unremapped message of a device is delivered. VT-d units are programmed here (fault event data, address
  * and upper address registers, then the mask cleared); for each AMD-Vi unit @out gets the MSI
  * the host writes into the IOMMU function's capability (Moat sets EventIntEn). @out may hold @max
  * entries; *@count gets how many it needs. Polling keeps working.
