@@ -577,9 +577,10 @@ const char *moat_amdvi_event_text(unsigned code);
  * moat_amdvi_event_decode() - decode one entry (@lo, @hi) of a unit on @segment into @out:
  * vendor, segment, rid (the device id; 0 for command errors), address, is_write (RW),
  * is_interrupt (I, or an INVALID_DEVICE_REQUEST of type 101b: a posted write to the interrupt
- * range of a device whose IntCtl is 00b, i.e. an interrupt remapping blocked), pasid, reason (the event code), reason_text (moat_amdvi_event_text()),
- * fault_class (moat_amdvi_event_class()), domain_id (from the event when it carries one and it
- * is not 0; else -1). Pure function.
+ * range of a device whose IntCtl is 00b, i.e. an interrupt remapping blocked), pasid, reason
+ * (the event code), reason_text (moat_amdvi_event_text()), fault_class
+ * (moat_amdvi_event_class()), domain_id (from the event when it carries one and it is not 0;
+ * else -1). Pure function.
  */
 void moat_amdvi_event_decode(uint64_t lo, uint64_t hi, uint16_t segment, struct moat_fault *out);
 

@@ -221,9 +221,9 @@ moat_status moat_system_fini(struct moat_system *sys);
  * ops set) part of @sys: devices it routes can be attached, and it is invalidated after every
  * unmap of a domain one of its devices was attached to. Units are never removed before
  * moat_system_fini().
- * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, ops missing attach/detach/lookup/invalidate, irq_alloc
- * without irq_set and irq_free, or a desc_index outside the system description); MOAT_ERR_STATE (system not initialized, or the unit
- * already belongs to a system).
+ * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, ops missing attach/detach/lookup/invalidate,
+ * irq_alloc without irq_set and irq_free, or a desc_index outside the system description);
+ * MOAT_ERR_STATE (system not initialized, or the unit already belongs to a system).
  */
 moat_status moat_system_add_unit(struct moat_system *sys, struct moat_unit *unit);
 

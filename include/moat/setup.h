@@ -201,8 +201,8 @@ moat_status moat_setup_irq(struct moat_setup *s, const struct moat_setup_irq_con
 
 /*
  * moat_setup_fini() - tear down: turn interrupt remapping and translation off in every unit
- * (devices then reach memory untranslated, interrupts pass unremapped) and release it (its pages go back to the core), then end the core system (every
- * page goes back to the platform). Every domain must have been destroyed first (detach devices,
+ * (devices then reach memory untranslated, interrupts pass unremapped) and release it (its
+ * pages go back to the core), then end the core system (every page goes back to the platform). Every domain must have been destroyed first (detach devices,
  * moat_domain_destroy()). Fault records still pending are dropped.
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (not initialized); MOAT_ERR_BUSY (domains remain: nothing
  * was done); MOAT_ERR_TIMEOUT (a unit did not turn off: the units before it are off and released,

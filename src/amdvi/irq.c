@@ -454,8 +454,9 @@ moat_status moat_amdvi_irq_free(struct moat_amdvi_unit *u, uint16_t devid, uint3
 	t = irt_find(u, devid);
 	if (!t || count < 1 || count > MOAT_IRQ_MAX_BLOCK || (count & (count - 1)) || (index & (count - 1)) ||
 	    index + count > u->ir_entries)
-		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "AMD-Vi: bad interrupt block %u + %u of device id 0x%x",
-				     (unsigned)index, count, (unsigned)devid);
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
+				     "AMD-Vi: bad interrupt block %u + %u of device id 0x%x", (unsigned)index, count,
+				     (unsigned)devid);
 	for (unsigned k = 0; k < count; k++)
 		if (!map_test(t, index + k))
 			return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,

@@ -156,9 +156,9 @@ moat_status moat_irq_alloc(struct moat_system *sys, const struct moat_irq_source
 	} else {
 		u = moat_unit_route(sys, src->segment, src->rid);
 		st = u ? MOAT_OK
-		       : moat_diag_set(diag, MOAT_ERR_NOT_FOUND, NULL, 0, "interrupt: no IOMMU unit remaps device %04x:%02x:%02x.%x",
-				       (unsigned)src->segment, MOAT_RID_BUS(src->rid), MOAT_RID_DEV(src->rid),
-				       MOAT_RID_FN(src->rid));
+		       : moat_diag_set(diag, MOAT_ERR_NOT_FOUND, NULL, 0,
+				       "interrupt: no IOMMU unit remaps device %04x:%02x:%02x.%x", (unsigned)src->segment,
+				       MOAT_RID_BUS(src->rid), MOAT_RID_DEV(src->rid), MOAT_RID_FN(src->rid));
 	}
 	if (st == MOAT_OK && !u->ops->irq_alloc)
 		st = moat_diag_set(diag, MOAT_ERR_UNSUPPORTED, NULL, 0, "interrupt: the unit of that %s cannot remap",
@@ -256,8 +256,8 @@ moat_status moat_fault_irq_enable(struct moat_system *sys, const struct moat_irq
 	*count = need;
 	if (need > max) {
 		core_unlock(sys);
-		return moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0, "fault interrupt: %u units need an MSI programmed, room for %u",
-				     need, max);
+		return moat_diag_set(diag, MOAT_ERR_NO_SPACE, NULL, 0,
+				     "fault interrupt: %u units need an MSI programmed, room for %u", need, max);
 	}
 	need = 0;
 	for (struct moat_unit *u = sys->units; u && st == MOAT_OK; u = u->next) {

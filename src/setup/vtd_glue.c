@@ -215,8 +215,8 @@ static moat_status vtd_op_walk_irqs(struct moat_unit *u, unsigned what, moat_uni
 	return st;
 }
 
-static moat_status vtd_op_fault_irq(struct moat_unit *u, const struct moat_irq_dest *dest, struct moat_fault_irq_msi *msi,
-				    struct moat_diag *diag)
+static moat_status vtd_op_fault_irq(struct moat_unit *u, const struct moat_irq_dest *dest,
+				    struct moat_fault_irq_msi *msi, struct moat_diag *diag)
 {
 	(void)msi;
 	return moat_vtd_fault_irq(vtd_of(u), dest, diag);

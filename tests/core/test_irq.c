@@ -128,7 +128,8 @@ static void ioapic_and_hpet_route_through_their_description_entries(void **state
 	(void)state;
 	struct moat_unit_desc units[2] = { { .vendor = MOAT_VENDOR_VTD }, { .vendor = MOAT_VENDOR_VTD } };
 	struct moat_special_desc specials[3] = {
-		{ .kind = MOAT_SPECIAL_IOAPIC, .segment = 0, .rid = MOAT_RID(0xf0, 0x1f, 0), .id = 5, .resolved = 1, .unit = 1 },
+		{ .kind = MOAT_SPECIAL_IOAPIC, .segment = 0, .rid = MOAT_RID(0xf0, 0x1f, 0), .id = 5, .resolved = 1,
+		  .unit = 1 },
 		{ .kind = MOAT_SPECIAL_HPET, .segment = 0, .rid = 0, .id = 0, .resolved = 0, .unit = 0 },
 		{ .kind = MOAT_SPECIAL_HPET, .segment = 0, .rid = MOAT_RID(0, 0x1f, 7), .id = 1, .resolved = 1, .unit = 0 },
 	};
