@@ -166,6 +166,7 @@ struct moat_unit_desc {
 	uint16_t capability_offset;
 	uint16_t iommu_info;
 	uint32_t ivhd_feature;     /* type 10h: IOMMU feature reporting; 11h/40h: IOMMU attributes */
+	uint8_t amd_all_setting;   /* the DTE setting byte of an IVHD "all" entry (MOAT_UNIT_AMD_ALL) */
 	uint64_t efr;              /* 11h/40h: extended feature register image */
 };
 

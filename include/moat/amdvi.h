@@ -42,6 +42,7 @@
 #include <moat/diag.h>
 #include <moat/pages.h>
 #include <moat/fault.h>
+#include <moat/irq.h>
 #include <moat/status.h>
 
 #ifdef __cplusplus
@@ -57,6 +58,26 @@ extern "C" {
 #define MOAT_AMDVI_DEVTAB_MAX_PAGES 512u   /* 2 MiB: 65536 entries of 32 bytes */
 #define MOAT_AMDVI_DTE_PER_PAGE 128u
 #define MOAT_AMDVI_RING_ENTRIES 256u       /* command buffer and event log: one page each */
+
+/* Interrupt remapping: devices (alias groups) one unit can give a table, and a table's entries (one
+ * page: 1024 basic entries, 256 GA-mode ones). Override with -D. */
+#ifndef MOAT_AMDVI_MAX_IRT
+#define MOAT_AMDVI_MAX_IRT 32u
+#endif
+#define MOAT_AMDVI_IRT_MAX_ENTRIES 1024u
+#define MOAT_AMDVI_IRT_MAX_ENTRIES_GA 256u
+#if MOAT_AMDVI_MAX_IRT < 1 || MOAT_AMDVI_MAX_IRT > 65536
+#error "MOAT_AMDVI_MAX_IRT must be between 1 and 65536"
+#endif
+
+/* One device's interrupt remapping table (the device id the IOMMU sees: an alias group's). */
+struct moat_amdvi_irt {
+	uint16_t devid;
+	uint16_t used;                /* entries allocated */
+	void *virt;                   /* one page */
+	uint64_t phys;
+	uint64_t map[MOAT_AMDVI_IRT_MAX_ENTRIES / 64];   /* allocated entries */
+};
 
 /* What a unit can do (moat_amdvi_probe), or what every unit can do (moat_amdvi_negotiate). */
 struct moat_amdvi_caps {
@@ -135,6 +156,15 @@ struct moat_amdvi_unit {
 	uint64_t *evt;
 	uint64_t evt_phys;
 	uint64_t overflow_total;
+	bool event_irq;              /* EventIntEn set by moat_amdvi_event_irq() */
+	/* interrupt remapping (moat_amdvi_ir_enable()): every device-table entry has IV = 1; a device
+	 * with interrupts has a table of its own, every other one blocks (IntCtl 00b) */
+	bool ir_enabled;
+	bool ir_ga;                  /* 128-bit entries (Control.GAEn) */
+	bool ir_x2apic;              /* 32-bit destinations (Control.XTEn) */
+	uint32_t ir_entries;         /* entries of each device's table */
+	uint32_t ir_tables;          /* irt[] in use */
+	struct moat_amdvi_irt irt[MOAT_AMDVI_MAX_IRT];
 };
 
 /* A device table entry, decoded. */
@@ -145,8 +175,20 @@ struct moat_amdvi_dte {
 	uint8_t levels;              /* Mode */
 	uint16_t did;
 	uint64_t root_phys;
+	/* interrupt remapping (quadword 2) */
+	bool iv;                     /* IV: interrupts are looked at (else they pass unmapped) */
+	uint8_t int_ctl;             /* IntCtl: 0 abort, 1 forward unmapped, 2 remap, 3 reserved */
+	uint8_t int_tab_len;         /* IntTabLen: 2^n entries */
+	uint64_t int_root;           /* interrupt table root */
 	uint64_t raw[4];             /* the entry as stored, quadwords 0..3 */
 	bool iotlb;                  /* I: device IOTLB (ATS) enabled */
+};
+
+/* One interrupt remapping table entry and Moat's record of it (moat_amdvi_irte_get()). */
+struct moat_amdvi_irte {
+	uint64_t lo, hi;             /* as stored (a basic entry: its 32 bits in lo, hi 0) */
+	bool present;                /* RemapEn */
+	bool allocated;              /* Moat allocated it */
 };
 
 /*
@@ -179,8 +221,8 @@ moat_status moat_amdvi_probe(struct moat_amdvi_unit *u, const struct moat_unit_d
 moat_status moat_amdvi_set_devtab_entries(struct moat_amdvi_unit *u, uint32_t entries, struct moat_diag *diag);
 
 /*
- * moat_amdvi_release() - free the device table, command buffer, event log and semaphore pages and
- * unmap the registers; @u is then unprobed. Returns MOAT_OK, MOAT_ERR_STATE (not probed),
+ * moat_amdvi_release() - free the device table, command buffer, event log, semaphore and
+ * interrupt table pages and unmap the registers; @u is then unprobed. Returns MOAT_OK, MOAT_ERR_STATE (not probed),
  * MOAT_ERR_BUSY (still enabled, or the IOMMU still has IommuEn, CmdBufEn or EventLogEn on while
  * Moat's pages exist, e.g. after a failed enable: call moat_amdvi_disable() first).
  */
@@ -188,7 +230,8 @@ moat_status moat_amdvi_release(struct moat_amdvi_unit *u);
 
 /*
  * moat_amdvi_pages() - the physical addresses of every page the unit holds (each device-table
- * page, command buffer, event log, semaphore page), for the protection registry. Writes at most
+ * page, command buffer, event log, semaphore page, interrupt remapping tables), for the
+ * protection registry. Writes at most
  * @max addresses to @phys and sets *@count to the total.
  * Returns MOAT_OK; MOAT_ERR_NO_SPACE (@max too small: *@count says how many are needed);
  * MOAT_ERR_INVALID_ARG (NULL @count, or NULL @phys with @max > 0); MOAT_ERR_STATE (not probed).
@@ -333,6 +376,126 @@ moat_status moat_amdvi_inval_all(struct moat_amdvi_unit *u, struct moat_diag *di
 moat_status moat_amdvi_completion_wait(struct moat_amdvi_unit *u, struct moat_diag *diag);
 
 /* ---------------------------------------------------------------------------------------------
+ * Interrupt remapping (section 2.2.5)
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * moat_amdvi_ir_enable() - turn interrupt remapping on for every device id: each device-table entry
+ * gets IV = 1, IntCtl = 00b (fixed and arbitrated interrupts aborted), no table, and the pass bits
+ * of the IVHD setting bytes (INITPass, EIntPass, NMIPass, Lint0Pass, Lint1Pass) of the entries of
+ * @desc (its devsets in @devsets, @ndevsets of them; an IVHD "all" entry's setting for every id,
+ * the others for the ids they name and their alias); then everything is invalidated and the
+ * completion waited for. A device gets a table of @entries entries (a power of two, 1 to 1024;
+ * 256 with @ga) at its first moat_amdvi_irq_alloc(). @ga: 128-bit entries (Control.GAEn, needs
+ * EFR.GASup); @x2apic: 32-bit destinations (Control.XTEn too, needs EFR.XTSup; implies @ga).
+ * Entries attached before keep their translation; later attaches keep the interrupt fields.
+ * Returns MOAT_OK; MOAT_ERR_STATE (not probed, not enabled, or already on); MOAT_ERR_INVALID_ARG
+ * (NULL @desc, @entries, devsets outside @devsets); MOAT_ERR_UNSUPPORTED (@ga without GASup,
+ * @x2apic without XTSup); MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (the invalidation: remapping is
+ * turned off again).
+ */
+moat_status moat_amdvi_ir_enable(struct moat_amdvi_unit *u, const struct moat_unit_desc *desc,
+				 const struct moat_devset *devsets, uint32_t ndevsets, uint32_t entries, bool ga,
+				 bool x2apic, struct moat_diag *diag);
+
+/*
+ * moat_amdvi_ir_disable() - turn interrupt remapping off: quadword 2 of every entry cleared (IV =
+ * 0: interrupts pass unmapped), everything invalidated, the tables given back, GAEn and XTEn
+ * cleared. Every allocated interrupt is gone. Returns MOAT_OK (also when off); MOAT_ERR_STATE (not
+ * probed); MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (the invalidation: the tables are kept).
+ */
+moat_status moat_amdvi_ir_disable(struct moat_amdvi_unit *u, struct moat_diag *diag);
+
+/*
+ * moat_amdvi_irq_alloc() - allocate @count entries (1, or a power of two up to 32, aligned to
+ * @count) in the table of the device id the IOMMU sees for @src->rid (its alias), entry i
+ * delivering @dest with vector dest->vector + i; *@devid and *@index get the table's device id and
+ * the first entry. A device's first allocation takes a page for its table and points its
+ * device-table entry (and that of every member of its alias group) at it: IV = 1, IntTabLen,
+ * root, IntCtl = 10b, pass bits kept. Basic entries are written with one 32-bit store, GA entries
+ * high quadword first, RemapEn last. Then INVALIDATE_DEVTAB_ENTRY (a new table) and
+ * INVALIDATE_INTERRUPT_TABLE for each entry of the group, and COMPLETION_WAIT.
+ * An IOAPIC's entries stay below 256 (its redirection entry carries the offset in its vector).
+ * Returns MOAT_OK; MOAT_ERR_STATE (remapping off); MOAT_ERR_INVALID_ARG (NULL, @count, an APIC id
+ * above 255 without x2APIC destinations, device id beyond the device table);
+ * MOAT_ERR_UNSUPPORTED (delivery mode other than fixed or lowest priority: the others pass by the
+ * setting bits, they are not remapped); MOAT_ERR_NO_SPACE (no aligned free block; no table slot
+ * left, MOAT_AMDVI_MAX_IRT); MOAT_ERR_NO_MEMORY (no page for the table); MOAT_ERR_TIMEOUT /
+ * MOAT_ERR_HARDWARE (the commands: the entries are cleared again and not allocated).
+ */
+moat_status moat_amdvi_irq_alloc(struct moat_amdvi_unit *u, const struct moat_irq_source *src, unsigned count,
+				 const struct moat_irq_dest *dest, uint16_t *devid, uint32_t *index,
+				 struct moat_diag *diag);
+
+/*
+ * moat_amdvi_irq_set() - allocated entry @index of @devid's table delivers @dest from now on. A
+ * basic entry, or a GA entry whose change stays in one quadword, is one store; a GA entry whose
+ * vector and low destination bits both change is written with RemapEn cleared first (an
+ * interrupt then is aborted and reported, never delivered half-changed), the high quadword, then
+ * the low one with RemapEn. Then INVALIDATE_INTERRUPT_TABLE and COMPLETION_WAIT.
+ * Returns MOAT_OK; MOAT_ERR_STATE; MOAT_ERR_INVALID_ARG (not allocated, bad @dest);
+ * MOAT_ERR_UNSUPPORTED (delivery mode); MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE.
+ */
+moat_status moat_amdvi_irq_set(struct moat_amdvi_unit *u, uint16_t devid, uint32_t index,
+			       const struct moat_irq_dest *dest, struct moat_diag *diag);
+
+/*
+ * moat_amdvi_irq_free() - the @count allocated entries from @index of @devid's table: RemapEn
+ * cleared (the low half first), INVALIDATE_INTERRUPT_TABLE for the group, COMPLETION_WAIT, then
+ * free. The table's last entry takes the table away: the group's device-table entries block again
+ * (IntCtl 00b), are invalidated, and the page goes back (kept, still blocking, if that
+ * invalidation fails).
+ * Returns MOAT_OK; MOAT_ERR_STATE (remapping off); MOAT_ERR_INVALID_ARG (an entry not allocated);
+ * MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (not remapped but not invalidated: still allocated).
+ */
+moat_status moat_amdvi_irq_free(struct moat_amdvi_unit *u, uint16_t devid, uint32_t index, unsigned count,
+				struct moat_diag *diag);
+
+/* moat_amdvi_irq_msi() - the message of entry @index: the interrupt address with data = @index (a
+ * multi-message device adds its vector number). Pure function. */
+void moat_amdvi_irq_msi(uint32_t index, struct moat_msi_msg *msg);
+
+/* moat_amdvi_irq_ioapic_rte() - an IOAPIC redirection entry for entry @index (below 256): vector
+ * field = @index, fixed delivery, physical destination 0, @dest's trigger mode and polarity, mask
+ * clear. Pure function. */
+uint64_t moat_amdvi_irq_ioapic_rte(uint32_t index, const struct moat_irq_dest *dest);
+
+/* moat_amdvi_ir_live() - whether the unit remaps as Moat set it up: IommuEn, and GAEn and XTEn as
+ * chosen. False when remapping is off in Moat's view. */
+bool moat_amdvi_ir_live(const struct moat_amdvi_unit *u);
+
+/* moat_amdvi_irt_of() - the interrupt table of device id @devid, or NULL. */
+const struct moat_amdvi_irt *moat_amdvi_irt_of(const struct moat_amdvi_unit *u, uint16_t devid);
+
+/*
+ * moat_amdvi_irte_get() - entry @index of table @t (from moat_amdvi_irt_of() or u->irt[]) and
+ * Moat's record of it. Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, @index past the table).
+ */
+moat_status moat_amdvi_irte_get(const struct moat_amdvi_unit *u, const struct moat_amdvi_irt *t, uint32_t index,
+				struct moat_amdvi_irte *out);
+
+/*
+ * moat_amdvi_inval_irt() - INVALIDATE_INTERRUPT_TABLE of @devid, then COMPLETION_WAIT.
+ * Returns MOAT_OK; MOAT_ERR_STATE (not probed or not enabled); MOAT_ERR_INVALID_ARG (devid above
+ * 0xffff); MOAT_ERR_TIMEOUT; MOAT_ERR_HARDWARE.
+ */
+moat_status moat_amdvi_inval_irt(struct moat_amdvi_unit *u, uint32_t devid, struct moat_diag *diag);
+
+/*
+ * moat_amdvi_event_irq() - the event-log interrupt to @dest (NULL: EventIntEn cleared). The
+ * IOMMU's interrupt is an MSI of its own PCI function, not remapped by itself: *@msg gets the
+ * message (address 0xFEE00000 | APIC id << 12 | RH | DM, data vector | delivery mode << 8) the host
+ * writes into that function's MSI capability; Moat clears Status.EventLogInt and sets
+ * Control.EventIntEn. moat_amdvi_event_poll() clears EventLogInt before it reads the log, so the
+ * next event interrupts again.
+ * Returns MOAT_OK; MOAT_ERR_STATE (not probed or not enabled); MOAT_ERR_INVALID_ARG (NULL @msg,
+ * delivery mode other than fixed or lowest priority); MOAT_ERR_UNSUPPORTED (an APIC id above 255:
+ * the message has 8 destination bits).
+ */
+moat_status moat_amdvi_event_irq(struct moat_amdvi_unit *u, const struct moat_irq_dest *dest, struct moat_msi_msg *msg,
+				 struct moat_diag *diag);
+
+/* ---------------------------------------------------------------------------------------------
  * Event log
  * ------------------------------------------------------------------------------------------- */
 
@@ -414,9 +577,11 @@ const char *moat_amdvi_event_text(unsigned code);
 /*
  * moat_amdvi_event_decode() - decode one entry (@lo, @hi) of a unit on @segment into @out:
  * vendor, segment, rid (the device id; 0 for command errors), address, is_write (RW),
- * is_interrupt (I), pasid, reason (the event code), reason_text (moat_amdvi_event_text()),
- * fault_class (moat_amdvi_event_class()), domain_id (from the event when it carries one and it
- * is not 0; else -1). Pure function.
+ * is_interrupt (I, or an INVALID_DEVICE_REQUEST of type 101b: a posted write to the interrupt
+ * range of a device whose IntCtl is 00b, i.e. an interrupt remapping blocked), pasid, reason
+ * (the event code), reason_text (moat_amdvi_event_text()), fault_class
+ * (moat_amdvi_event_class()), domain_id (from the event when it carries one and it is not 0;
+ * else -1). Pure function.
  */
 void moat_amdvi_event_decode(uint64_t lo, uint64_t hi, uint16_t segment, struct moat_fault *out);
 

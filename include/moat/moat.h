@@ -222,9 +222,9 @@ moat_status moat_system_fini(struct moat_system *sys);
  * ops set) part of @sys: devices it routes can be attached, and it is invalidated after every
  * unmap of a domain one of its devices was attached to. Units are never removed before
  * moat_system_fini().
- * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, ops missing attach/detach/lookup/invalidate, or a
- * desc_index outside the system description); MOAT_ERR_STATE (system not initialized, or the unit
- * already belongs to a system).
+ * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, ops missing attach/detach/lookup/invalidate,
+ * irq_alloc without irq_set and irq_free, or a desc_index outside the system description);
+ * MOAT_ERR_STATE (system not initialized, or the unit already belongs to a system).
  */
 moat_status moat_system_add_unit(struct moat_system *sys, struct moat_unit *unit);
 
@@ -513,6 +513,27 @@ enum moat_audit_kind {
 					   points at (or not 0 on a blocking entry): invalidations miss it */
 	MOAT_AUDIT_LEVELS = 15,         /* an entry's address width / level count is not its domain's */
 	MOAT_AUDIT_REGISTERS = 16,      /* a unit's registers are not in the protection registry */
+	/*
+	 * Interrupt remapping (moat/irq.h), checked on units whose remapping Moat turned on. segment
+	 * and rid name the device (VT-d: the source id the entry checks; AMD-Vi: the device id whose
+	 * table or device-table entry it is), iova is the entry's index, phys the entry (its low
+	 * quadword; AMD-Vi device-table kinds: quadword 2 of the device-table entry), hit_base the
+	 * entry's physical address, hit_size the requester id Moat allocated it for.
+	 */
+	MOAT_AUDIT_IRQ_UNALLOCATED = 32,  /* a present interrupt entry Moat did not allocate */
+	MOAT_AUDIT_IRQ_UNVERIFIED = 33,   /* a present interrupt entry that checks no requester id */
+	MOAT_AUDIT_IRQ_WRONG_SOURCE = 34, /* an entry checking another requester than the one Moat
+					     allocated it for; an AMD-Vi device remapping through a
+					     table not made for it (or with another length) */
+	MOAT_AUDIT_IRQ_PASSTHROUGH = 35,  /* an AMD-Vi device-table entry with IV = 0: its interrupts
+					     pass unremapped */
+	MOAT_AUDIT_IRQ_FORWARD = 36,      /* an AMD-Vi device-table entry whose IntCtl forwards
+					     interrupts unmapped (01b) or is reserved (11b) */
+	MOAT_AUDIT_IRQ_TABLE_MAPPED = 37, /* a leaf maps a page of an interrupt table or of Moat's
+					     records of one (domain_id, iova, phys, size as for leaves,
+					     hit_base the page) */
+	MOAT_AUDIT_IRQ_OFF = 38,          /* a unit does not remap as Moat set it: remapping off,
+					     another table, compatibility format not asked for */
 };
 
 /* One violation. */
@@ -573,7 +594,12 @@ struct moat_audit_report {
  *    (DOMAIN_ID); a level count / address width other than that domain's (LEVELS);
  *  - for each domain with devices attached, except the host identity domain (shared by the host's
  *    devices over all its RAM by policy): every reserved region mapped there to itself (any page)
- *    whose device scope does not name every device attached to the domain.
+ *    whose device scope does not name every device attached to the domain;
+ *  - on every unit whose interrupt remapping Moat turned on (moat/irq.h): the unit's remapping
+ *    state, every present interrupt entry Moat did not allocate, that checks no requester or
+ *    another than its owner, every AMD-Vi device-table entry with IV = 0, IntCtl forwarding
+ *    unmapped, or a table not made for the device, and every leaf of any domain that maps a page
+ *    of an interrupt table (MOAT_AUDIT_IRQ_* kinds).
  * The units never follow a pointer into memory that is not their own structure: such a pointer is
  * reported, not followed.
  * Cost: one walk of each domain plus a range query per leaf (a 1 TiB identity map is fast), and

@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include <moat/status.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,6 +38,23 @@ void *moat_pages_alloc(const struct moat_pages *src, uint64_t *phys);
 
 /* moat_pages_free() - give @virt/@phys back to @src (NULL, or free NULL: the platform). */
 void moat_pages_free(const struct moat_pages *src, void *virt, uint64_t phys);
+
+/* Receives page @i (0-based, in physical order) of a run from moat_pages_alloc_run(). */
+typedef void (*moat_pages_run_fn)(void *ctx, uint32_t i, void *virt);
+
+/*
+ * moat_pages_alloc_run() - @n pages of @src at consecutive physical addresses, the first aligned
+ * to @align bytes (0: a page; else a power of two of at least 4 KiB), for a structure the hardware
+ * indexes as one block. @put(@ctx, i, virt) receives each page in order (their virtual addresses
+ * need not be consecutive); *@phys the physical address of the first. The pages are zeroed. Every
+ * page received and not used is given back; at most 2 * @n + @align / 4 KiB - 1 + 1024 pages are asked
+ * for (a source handing pages out in address order needs n plus the alignment). Free the run page
+ * by page with moat_pages_free().
+ * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (@n 0, NULL @put or @phys, @align not a power of two of at
+ * least 4 KiB); MOAT_ERR_NO_MEMORY (no such run: nothing is kept).
+ */
+moat_status moat_pages_alloc_run(const struct moat_pages *src, uint32_t n, uint64_t align, moat_pages_run_fn put,
+				 void *ctx, uint64_t *phys);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,8 @@
  *
  *	moat_setup_init(&ms, units, 8, &desc, 0, &diag);   probe, negotiate, moat_system_init
  *	moat_setup_enable(&ms, &diag);                      translation on: every device blocked
+ *	moat_setup_irq(&ms, &irq_cfg, &diag);               optional: interrupt remapping on,
+ *	                                                    every interrupt blocked (moat/irq.h)
  *	moat_protect_add(&ms.sys, ...);                     what no device may reach
  *	moat_domain_create(&ms.sys, &host);
  *	moat_protect_host(&host, map, n, &report, &diag);   all other RAM, identity-mapped
@@ -49,6 +51,7 @@
 #include <moat/diag.h>
 #include <moat/fault.h>
 #include <moat/internal/unit.h>
+#include <moat/irq.h>
 #include <moat/moat.h>
 #include <moat/status.h>
 #include <moat/vtd.h>
@@ -88,6 +91,8 @@ struct moat_setup_caps {
 	bool queued_invalidation;       /* every unit invalidates through a queue */
 	uint32_t domain_id_min, domain_id_max;
 	unsigned fault_records;         /* fault records of the unit that has the fewest */
+	bool intr_remap;                /* moat_setup_irq() turned interrupt remapping on */
+	uint32_t intr_flags;            /* its MOAT_SETUP_IRQ_* flags */
 };
 
 struct moat_setup {
@@ -146,10 +151,65 @@ moat_status moat_setup_init(struct moat_setup *s, struct moat_setup_unit *units,
  */
 moat_status moat_setup_enable(struct moat_setup *s, struct moat_diag *diag);
 
+/* ---------------------------------------------------------------------------------------------
+ * Interrupt remapping
+ * ------------------------------------------------------------------------------------------- */
+
+/* struct moat_setup_irq_config flags */
+#define MOAT_SETUP_IRQ_X2APIC        0x01u  /* 32-bit x2APIC destinations (VT-d EIM; AMD-Vi GA and XT) */
+#define MOAT_SETUP_IRQ_ALLOW_COMPAT  0x02u  /* VT-d: let compatibility-format interrupts through
+					       (GCMD.CFI): they are not remapped, so any device can
+					       forge them. Off by default */
+#define MOAT_SETUP_IRQ_ALLOW_UNNAMED 0x04u  /* go on although an IOAPIC or HPET of the host is named
+					       by no DMAR scope or IVRS entry (logged) */
+#define MOAT_SETUP_IRQ_WIDE          0x08u  /* AMD-Vi: 128-bit (GA-mode) entries for xAPIC
+					       destinations too */
+#define MOAT_SETUP_IRQ_FLAGS         0x0fu
+
+/* What the host chooses for interrupt remapping (moat_setup_irq()). */
+struct moat_setup_irq_config {
+	uint32_t flags;                 /* MOAT_SETUP_IRQ_* */
+	uint32_t entries;               /* VT-d: entries of each unit's table (a power of two, 2 to
+					   65536; 0: 256, one page) */
+	uint32_t device_entries;        /* AMD-Vi: entries of each device's table (a power of two, up
+					   to 1024, 256 in GA mode; 0: 512, 256 in GA mode) */
+	/* Every IOAPIC and HPET the host uses: IOAPIC ids from the MADT, HPET numbers from the HPET
+	 * tables. Each must be named by the DMAR (device scope) or IVRS (special entry), or its
+	 * interrupts cannot be told from a device's forgery. */
+	const uint8_t *ioapic_ids;
+	unsigned ioapic_count;
+	const uint8_t *hpet_ids;
+	unsigned hpet_count;
+};
+
 /*
- * moat_setup_fini() - tear down: turn translation off in every unit (devices then reach memory
- * untranslated) and release it (its pages go back to the core), then end the core system (every
- * page goes back to the platform). Every domain must have been destroyed first (detach devices,
+ * moat_setup_irq() - turn interrupt remapping on in every unit, after moat_setup_enable(): from
+ * then on no interrupt is delivered unless moat_irq_alloc() (moat/irq.h) made an entry for it, and
+ * compatibility-format interrupts are blocked (unless MOAT_SETUP_IRQ_ALLOW_COMPAT). Fail closed:
+ * every check is made before any unit is touched, and either every unit remaps or none does.
+ *  - Each IOAPIC id and HPET number of @cfg must be named by a device scope (DMAR) or special
+ *    entry (IVRS) whose source id is known; one that is not makes remapping unsafe (its
+ *    interrupts would be blocked, or had to be let through unchecked). Bring-up refuses, with an
+ *    error log line and @diag naming it, unless MOAT_SETUP_IRQ_ALLOW_UNNAMED (then a warning).
+ *  - VT-d: a table of cfg->entries per unit (physically contiguous, aligned to its size, from
+ *    the core's trusted pages); needs ECAP.IR and queued invalidation on every unit, ECAP.EIM for
+ *    MOAT_SETUP_IRQ_X2APIC.
+ *  - AMD-Vi: every device-table entry of every unit gets IV = 1 and blocks until a device gets a
+ *    table at its first interrupt; the IVHD setting bytes' pass bits are applied; GA mode for
+ *    MOAT_SETUP_IRQ_X2APIC (needs EFR.GASup and XTSup) or MOAT_SETUP_IRQ_WIDE (GASup).
+ * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (not initialized, NULL @cfg, unknown flags, bad sizes,
+ * NULL id arrays with counts); MOAT_ERR_STATE (not enabled, or remapping already on);
+ * MOAT_ERR_NOT_FOUND (an IOAPIC or HPET no scope names, without MOAT_SETUP_IRQ_ALLOW_UNNAMED);
+ * MOAT_ERR_UNSUPPORTED (a unit without interrupt remapping or without what the flags need);
+ * MOAT_ERR_NO_MEMORY; MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (a unit did not take it: the units
+ * turned on by this call are turned off again). @diag names the unit or the IOAPIC/HPET.
+ */
+moat_status moat_setup_irq(struct moat_setup *s, const struct moat_setup_irq_config *cfg, struct moat_diag *diag);
+
+/*
+ * moat_setup_fini() - tear down: turn interrupt remapping and translation off in every unit
+ * (devices then reach memory untranslated, interrupts pass unremapped) and release it (its
+ * pages go back to the core), then end the core system (every page goes back to the platform). Every domain must have been destroyed first (detach devices,
  * moat_domain_destroy()). Fault records still pending are dropped.
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (not initialized); MOAT_ERR_BUSY (domains remain: nothing
  * was done); MOAT_ERR_TIMEOUT (a unit did not turn off: the units before it are off and released,

@@ -29,6 +29,7 @@
 #include <moat/diag.h>
 #include <moat/pages.h>
 #include <moat/fault.h>
+#include <moat/irq.h>
 #include <moat/status.h>
 
 #ifdef __cplusplus
@@ -87,6 +88,13 @@ enum moat_vtd_gran {
 
 #define MOAT_VTD_IQ_ENTRIES 256u    /* invalidation queue: one page of 128-bit descriptors */
 
+/* Interrupt remapping table: 2 to 65536 entries of 128 bits; Moat keeps a 32-bit record of each. */
+#define MOAT_VTD_IR_MAX_ENTRIES 65536u
+#define MOAT_VTD_IR_MAX_PAGES 256u
+#define MOAT_VTD_IR_PER_PAGE 256u
+#define MOAT_VTD_IR_REC_PER_PAGE 1024u
+#define MOAT_VTD_IR_REC_PAGES 64u
+
 enum moat_vtd_state {
 	MOAT_VTD_UNPROBED = 0,
 	MOAT_VTD_PROBED = 0x76746431,   /* registers mapped, capabilities read */
@@ -123,6 +131,35 @@ struct moat_vtd_unit {
 	uint32_t wait_seq;
 	/* faults */
 	uint64_t overflow_total;
+	bool fault_irq;              /* the fault event interrupt is programmed and unmasked */
+	/* interrupt remapping (moat_vtd_ir_enable()): the table, physically contiguous and aligned to
+	 * its size, and Moat's record of each entry (bit 31: allocated; bits 19:0: the source check
+	 * the entry must carry) in pages of their own */
+	bool ir_enabled;
+	bool ir_eim;                 /* 32-bit x2APIC destinations (IRTA.EIME) */
+	bool ir_cfi;                 /* compatibility-format interrupts let through (GCMD.CFI) */
+	uint32_t ir_entries;
+	uint32_t ir_used;            /* entries allocated */
+	uint64_t ir_phys;
+	uint64_t *ir_page[MOAT_VTD_IR_MAX_PAGES];
+	uint32_t *ir_rec[MOAT_VTD_IR_REC_PAGES];
+	uint64_t ir_rec_phys[MOAT_VTD_IR_REC_PAGES];
+};
+
+/* Source validation types of an interrupt remapping entry (SVT). */
+#define MOAT_VTD_SVT_NONE 0u         /* no check */
+#define MOAT_VTD_SVT_SID 1u          /* the requester id, under the qualifier SQ */
+#define MOAT_VTD_SVT_BUS 2u          /* the requester's bus within a range */
+
+/* One interrupt remapping table entry and Moat's record of it (moat_vtd_irte_get()). */
+struct moat_vtd_irte {
+	uint64_t lo, hi;             /* the entry as stored */
+	bool present;                /* P */
+	uint16_t sid;                /* SID */
+	uint8_t sq, svt;             /* SQ, SVT */
+	uint32_t check_live;         /* the source check it carries: SID | SQ << 16 | SVT << 18 */
+	bool allocated;              /* Moat allocated it */
+	uint32_t check;              /* the source check it was allocated with (same layout) */
 };
 
 /* A present context entry, decoded. */
@@ -153,7 +190,8 @@ moat_status moat_vtd_release(struct moat_vtd_unit *u);
 
 /*
  * moat_vtd_pages() - the physical addresses of every page the unit holds (root table, context
- * tables, invalidation queue, wait-status page), for the protection registry: no domain may map
+ * tables, invalidation queue, wait-status page, interrupt remapping table and Moat's records of
+ * it), for the protection registry: no domain may map
  * them. Writes at most @max addresses to @phys and sets *@count to the total.
  * Returns MOAT_OK; MOAT_ERR_NO_SPACE (@max too small: *@count says how many are needed);
  * MOAT_ERR_INVALID_ARG (NULL @count, or NULL @phys with @max > 0); MOAT_ERR_STATE (not probed).
@@ -184,7 +222,8 @@ moat_status moat_vtd_negotiate(struct moat_vtd_unit *const *units, unsigned n, u
 moat_status moat_vtd_enable(struct moat_vtd_unit *u, struct moat_diag *diag);
 
 /*
- * moat_vtd_disable() - turn translation off (TE, wait TES clear), then queued invalidation.
+ * moat_vtd_disable() - turn interrupt remapping off (moat_vtd_ir_disable()), translation off (TE,
+ * wait TES clear), then queued invalidation.
  * Devices then reach memory untranslated: the caller decides when that is acceptable.
  * Returns MOAT_OK (also when not enabled), MOAT_ERR_STATE (not probed), MOAT_ERR_TIMEOUT.
  */
@@ -272,6 +311,108 @@ moat_status moat_vtd_flush_iotlb(struct moat_vtd_unit *u, enum moat_vtd_gran gra
  * MOAT_ERR_HARDWARE.
  */
 moat_status moat_vtd_flush_iec(struct moat_vtd_unit *u, struct moat_diag *diag);
+
+/* ---------------------------------------------------------------------------------------------
+ * Interrupt remapping (chapter 5; table entry format 9.10)
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * moat_vtd_ir_enable() - turn interrupt remapping on: a table of @entries entries (a power of two,
+ * 2 to 65536; physically contiguous and aligned to its size, every entry not present) and pages
+ * for Moat's records of them, from the unit's page source; IRTA = base | EIME (@eim) | size, SIRTP
+ * and wait IRTPS, a global interrupt-entry-cache invalidation, CFI set when @cfi (else cleared if
+ * firmware left it set), then IRE and wait IRES. Every interrupt is blocked from then on until an
+ * entry is allocated (moat_vtd_irq_alloc()), compatibility-format ones unless @cfi.
+ * Needs translation on with queued invalidation (the interrupt entry cache is invalidated through
+ * the queue), ECAP.IR, and ECAP.EIM for @eim.
+ * Returns MOAT_OK; MOAT_ERR_STATE (not probed, not enabled, or remapping already on);
+ * MOAT_ERR_UNSUPPORTED (no IR, no queue, @eim without EIM); MOAT_ERR_INVALID_ARG (@entries);
+ * MOAT_ERR_NO_MEMORY (no run of pages: nothing is kept); MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE
+ * (a status bit or the invalidation: remapping is turned off again, IRE clear).
+ */
+moat_status moat_vtd_ir_enable(struct moat_vtd_unit *u, uint32_t entries, bool eim, bool cfi, struct moat_diag *diag);
+
+/*
+ * moat_vtd_ir_disable() - turn interrupt remapping off (IRE, wait IRES clear; CFI cleared if Moat
+ * set it): interrupts then pass unremapped. The table is kept until moat_vtd_release(), so a live
+ * entry can never point into a reused page. moat_vtd_disable() does this first.
+ * Returns MOAT_OK (also when off); MOAT_ERR_STATE (not probed); MOAT_ERR_TIMEOUT.
+ */
+moat_status moat_vtd_ir_disable(struct moat_vtd_unit *u, struct moat_diag *diag);
+
+/*
+ * moat_vtd_irq_alloc() - allocate @count entries (1, or a power of two up to 32, aligned to
+ * @count) for @src (rid already resolved for IOAPIC and HPET), entry i delivering @dest with vector
+ * dest->vector + i, and set *@index to the first. Each entry checks its requester: SVT 01b with
+ * SQ 00b and SID = src->rid (PCI, IOAPIC, HPET), or SVT 10b with SID = first bus << 8 | last bus
+ * (PCI_BUSES). The source check is written while the entry is not present, then the low quadword
+ * with P; then an index-selective interrupt-entry-cache invalidation of the block (global when the
+ * block exceeds ECAP.MHMV).
+ * Returns MOAT_OK; MOAT_ERR_STATE (remapping off); MOAT_ERR_INVALID_ARG (NULL, @count, an APIC id
+ * above 255 without EIM or above 255 in logical xAPIC mode, a vector past 255 in the block);
+ * MOAT_ERR_NO_SPACE (no free aligned block); MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (the
+ * invalidation: the entries are cleared again and not allocated).
+ */
+moat_status moat_vtd_irq_alloc(struct moat_vtd_unit *u, const struct moat_irq_source *src, unsigned count,
+			       const struct moat_irq_dest *dest, uint32_t *index, struct moat_diag *diag);
+
+/*
+ * moat_vtd_irq_set() - allocated entry @index delivers @dest from now on: one 64-bit store of the
+ * low quadword (destination, vector, delivery mode, destination mode; trigger mode kept), so the
+ * unit reads the old or the new entry, then an index-selective invalidation.
+ * Returns MOAT_OK; MOAT_ERR_STATE (remapping off); MOAT_ERR_INVALID_ARG (not an allocated entry,
+ * bad @dest); MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (written, invalidation not completed).
+ */
+moat_status moat_vtd_irq_set(struct moat_vtd_unit *u, uint32_t index, const struct moat_irq_dest *dest,
+			     struct moat_diag *diag);
+
+/*
+ * moat_vtd_irq_free() - the @count allocated entries from @index: not present (the low quadword,
+ * one store each), invalidated, then the source check cleared and the records freed.
+ * Returns MOAT_OK; MOAT_ERR_STATE; MOAT_ERR_INVALID_ARG (an entry of the block not allocated);
+ * MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE (not present but not invalidated: still allocated, call
+ * again).
+ */
+moat_status moat_vtd_irq_free(struct moat_vtd_unit *u, uint32_t index, unsigned count, struct moat_diag *diag);
+
+/* moat_vtd_irq_msi() - the remappable-format message of entry @index (SHV set, data 0: a
+ * multi-message block's device adds its vector number to the data). Pure function. */
+void moat_vtd_irq_msi(uint32_t index, struct moat_msi_msg *msg);
+
+/* moat_vtd_irq_ioapic_rte() - the remappable-format IOAPIC redirection entry of entry @index
+ * delivering @vector with @dest's trigger mode and polarity (mask clear). Pure function. */
+uint64_t moat_vtd_irq_ioapic_rte(uint32_t index, uint8_t vector, const struct moat_irq_dest *dest);
+
+/*
+ * moat_vtd_ir_live() - whether the unit remaps as Moat set it up: GSTS.IRES set, IRTA the table's
+ * base, EIME and size, GSTS.CFIS as the host asked. False when remapping is off in Moat's view.
+ */
+bool moat_vtd_ir_live(const struct moat_vtd_unit *u);
+
+/*
+ * moat_vtd_irte_get() - entry @index of the interrupt remapping table and Moat's record of it.
+ * Returns MOAT_OK; MOAT_ERR_STATE (no table); MOAT_ERR_INVALID_ARG (NULL, @index past the table).
+ */
+moat_status moat_vtd_irte_get(const struct moat_vtd_unit *u, uint32_t index, struct moat_vtd_irte *out);
+
+/*
+ * moat_vtd_flush_iec_index() - index-selective interrupt-entry-cache invalidation of the 2^@im
+ * entries from @index (aligned to them; @im at most ECAP.MHMV), through the queue.
+ * Returns MOAT_OK; MOAT_ERR_STATE (queue off); MOAT_ERR_INVALID_ARG (@index past 65535, @im above
+ * MHMV, @index not aligned); MOAT_ERR_TIMEOUT; MOAT_ERR_HARDWARE.
+ */
+moat_status moat_vtd_flush_iec_index(struct moat_vtd_unit *u, uint32_t index, unsigned im, struct moat_diag *diag);
+
+/*
+ * moat_vtd_fault_irq() - the fault event interrupt to @dest (NULL: masked again). Hardware-
+ * generated interrupts are not remapped, so the message is compatibility format: FEDATA = vector |
+ * delivery mode << 8, FEADDR = 0xFEE00000 | APIC id[7:0] << 12 | RH | DM, FEUADDR = APIC id[31:8]
+ * (x2APIC ids, EIM units only), then FECTL.IM cleared. An interrupt is raised when a fault is
+ * recorded; moat_vtd_fault_poll() clearing the records re-arms it.
+ * Returns MOAT_OK; MOAT_ERR_STATE (not probed); MOAT_ERR_UNSUPPORTED (an APIC id above 255 on a
+ * unit without EIM); MOAT_ERR_INVALID_ARG (a delivery mode other than fixed or lowest priority).
+ */
+moat_status moat_vtd_fault_irq(struct moat_vtd_unit *u, const struct moat_irq_dest *dest, struct moat_diag *diag);
 
 /*
  * moat_vtd_fault_poll() - read every fault record with F set (starting at FSTS.FRI, all NFR of

@@ -25,6 +25,9 @@ static uint64_t fail_countdown;
 static int fail_sticky;
 static int fail_active;
 static enum moat_log_level log_level = MOAT_LOG_WARN;
+/* Called at every write barrier (tests that look at each state between two ordered stores). */
+static void (*_Atomic wmb_hook)(void *ctx);
+static void *_Atomic wmb_hook_ctx;
 
 static unsigned char *arena_base(void)
 {
@@ -72,6 +75,13 @@ void moat_hosted_fail_alloc_at(uint64_t n, int sticky)
 void moat_hosted_set_log_level(enum moat_log_level level)
 {
 	log_level = level;
+}
+
+void moat_hosted_set_wmb_hook(void (*fn)(void *ctx), void *ctx)
+{
+	atomic_store(&wmb_hook, NULL);
+	atomic_store(&wmb_hook_ctx, ctx);
+	atomic_store(&wmb_hook, fn);
 }
 
 void *moat_plat_page_alloc(uint64_t *phys)
@@ -248,8 +258,12 @@ void moat_plat_flush_cache_line(const void *virt)
 
 void moat_plat_wmb(void)
 {
+	void (*hook)(void *) = atomic_load(&wmb_hook);
+
 	__atomic_fetch_add(&stats.wmbs, 1, __ATOMIC_RELAXED);
 	atomic_thread_fence(memory_order_release);
+	if (hook)
+		hook(atomic_load(&wmb_hook_ctx));
 }
 
 void moat_plat_mb(void)

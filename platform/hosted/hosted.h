@@ -46,6 +46,14 @@ void moat_hosted_fail_alloc_at(uint64_t n, int sticky);
 /* Log messages at or below @level reach stderr (default MOAT_LOG_WARN). */
 void moat_hosted_set_log_level(enum moat_log_level level);
 
+/*
+ * Call @fn(@ctx) at every moat_plat_wmb() from now on (NULL: stop). Moat orders the stores the
+ * hardware may observe with a write barrier between them, so a hook sees every state a device
+ * or IOMMU could read in between (e.g. a table entry written in two halves). Not reset by
+ * moat_hosted_reset().
+ */
+void moat_hosted_set_wmb_hook(void (*fn)(void *ctx), void *ctx);
+
 /* Simulated register block: read/write callbacks for accesses inside [phys, phys + size). */
 struct moat_hosted_mmio_ops {
 	uint64_t (*read)(void *ctx, uint64_t offset, unsigned width);

@@ -8,8 +8,9 @@
  * requester ids becomes a devset of its unit: select and range entries, alias entries
  * (MOAT_DEVSET_ALIASED), extended entries (amd_ext_setting), and also the special (72) and ACPI
  * HID (240) entries, whose requester ids get the DTE setting of their entry. An "all" entry sets
- * MOAT_UNIT_AMD_ALL and MOAT_UNIT_INCLUDE_ALL. Special entries become IOAPIC/HPET specials, ACPI
- * HID entries ACPI namespace specials; IVMDs become regions with their devices.
+ * MOAT_UNIT_AMD_ALL and MOAT_UNIT_INCLUDE_ALL, and its setting byte goes to amd_all_setting.
+ * Special entries become IOAPIC/HPET specials, ACPI HID entries ACPI namespace specials; IVMDs
+ * become regions with their devices.
  */
 #include <moat/internal/lib.h>
 #include <moat/ivrs.h>
@@ -154,6 +155,7 @@ static void add_unit(struct builder *b, const struct moat_ivrs_iter *it, const s
 		switch (e.type) {
 		case MOAT_IVHD_ENTRY_ALL:
 			u.flags |= MOAT_UNIT_AMD_ALL | MOAT_UNIT_INCLUDE_ALL;
+			u.amd_all_setting |= e.setting;
 			break;
 		case MOAT_IVHD_ENTRY_SELECT:
 			add_entry_devset(b, s->segment, e.device_id, e.device_id, &e);

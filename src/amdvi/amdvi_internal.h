@@ -50,6 +50,11 @@ void moat_amdvii_refresh_range(const struct moat_amdvi_unit *u, const volatile v
 moat_status moat_amdvii_devtab_init(struct moat_amdvi_unit *u, struct moat_diag *diag);
 void moat_amdvii_devtab_free(struct moat_amdvi_unit *u);
 volatile uint64_t *moat_amdvii_dte(const struct moat_amdvi_unit *u, uint32_t devid);
+/* Interrupt fields (quadword 2, pass bits kept) of every entry of @rid's alias group; and their
+ * invalidation (device-table entries, interrupt tables), completion waited for. */
+void moat_amdvii_group_set_irq(const struct moat_amdvi_unit *u, uint32_t rid, uint64_t q2);
+moat_status moat_amdvii_group_inval_irq(struct moat_amdvi_unit *u, uint32_t rid, bool dte, bool irt,
+					struct moat_diag *diag);
 
 /* Command buffer (cmd.c). */
 moat_status moat_amdvii_cmd_init(struct moat_amdvi_unit *u, struct moat_diag *diag);
@@ -60,9 +65,13 @@ moat_status moat_amdvii_cmd_put(struct moat_amdvi_unit *u, uint64_t lo, uint64_t
 moat_status moat_amdvii_cmd_sync(struct moat_amdvi_unit *u, struct moat_diag *diag);
 /* Command encodings. */
 uint64_t moat_amdvii_cmd_inval_dte(uint16_t devid);
+uint64_t moat_amdvii_cmd_inval_irt(uint16_t devid);
 void moat_amdvii_cmd_inval_pages(uint16_t did, uint64_t addr, unsigned order, bool pde, uint64_t cmd[2]);
 /* Queue the invalidation of everything (IA or per-entry/per-domain fallback), no sync. */
 moat_status moat_amdvii_queue_inval_all(struct moat_amdvi_unit *u, struct moat_diag *diag);
+
+/* Interrupt remapping tables (irq.c): give them back (remapping off). */
+void moat_amdvii_ir_free(struct moat_amdvi_unit *u);
 
 /* Event log (event.c). */
 moat_status moat_amdvii_evt_init(struct moat_amdvi_unit *u, struct moat_diag *diag);

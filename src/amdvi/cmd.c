@@ -55,6 +55,11 @@ uint64_t moat_amdvii_cmd_inval_dte(uint16_t devid)
 	return AMDVI_PREP(AMDVI_CMD_OPCODE, AMDVI_OP_INVALIDATE_DEVTAB_ENTRY) | AMDVI_PREP(AMDVI_IDE0_DEVICE_ID, devid);
 }
 
+uint64_t moat_amdvii_cmd_inval_irt(uint16_t devid)
+{
+	return AMDVI_PREP(AMDVI_CMD_OPCODE, AMDVI_OP_INVALIDATE_INTERRUPT_TABLE) | AMDVI_PREP(AMDVI_IIT0_DEVICE_ID, devid);
+}
+
 /*
  * INVALIDATE_IOMMU_PAGES for 2^@order pages at @addr (aligned): S = 0 and the page for one page;
  * S = 1 with address bits 12 .. 12 + order - 2 set and bit 12 + order - 1 clear for a block
@@ -251,6 +256,19 @@ moat_status moat_amdvi_inval_devtab(struct moat_amdvi_unit *u, uint32_t devid, s
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "AMD-Vi: device id 0x%x out of range",
 				     (unsigned)devid);
 	st = moat_amdvii_cmd_put(u, moat_amdvii_cmd_inval_dte((uint16_t)devid), 0, diag);
+	return st != MOAT_OK ? st : moat_amdvii_cmd_sync(u, diag);
+}
+
+moat_status moat_amdvi_inval_irt(struct moat_amdvi_unit *u, uint32_t devid, struct moat_diag *diag)
+{
+	moat_status st = check_enabled(u, "INVALIDATE_INTERRUPT_TABLE", diag);
+
+	if (st != MOAT_OK)
+		return st;
+	if (devid > 0xffff)
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "AMD-Vi: device id 0x%x out of range",
+				     (unsigned)devid);
+	st = moat_amdvii_cmd_put(u, moat_amdvii_cmd_inval_irt((uint16_t)devid), 0, diag);
 	return st != MOAT_OK ? st : moat_amdvii_cmd_sync(u, diag);
 }
 

@@ -15,107 +15,12 @@ volatile uint64_t *moat_amdvii_dte(const struct moat_amdvi_unit *u, uint32_t dev
 	return page + (devid % AMDVI_DTE_PER_PAGE) * (AMDVI_DTE_SIZE / 8);
 }
 
-/* ---- a physically contiguous run of pages from a one-page-at-a-time allocator ---- */
-
-/*
- * Pages held while searching form a list sorted by physical address, linked through a node at
- * the start of each page (its virtual address is the node's). Nothing else is needed: no
- * allocation, no state outside the pages themselves.
- */
-struct held {
-	struct held *prev, *next;
-	uint64_t phys;
-};
-
-struct held_list {
-	struct held *first, *last;
-};
-
-static void held_insert(struct held_list *l, struct held *h)
+/* Each page of the run, as moat_pages_alloc_run() hands it over. */
+static void devtab_put(void *ctx, uint32_t i, void *virt)
 {
-	struct held *at = l->first;
+	struct moat_amdvi_unit *u = ctx;
 
-	/* Allocators mostly hand out ascending or descending addresses: try both ends first. */
-	if (l->last && l->last->phys < h->phys)
-		at = NULL;
-	else
-		while (at && at->phys < h->phys)
-			at = at->next;
-	h->next = at;
-	h->prev = at ? at->prev : l->last;
-	if (h->prev)
-		h->prev->next = h;
-	else
-		l->first = h;
-	if (at)
-		at->prev = h;
-	else
-		l->last = h;
-}
-
-static void held_free_all(const struct moat_amdvi_unit *u, struct held_list *l)
-{
-	while (l->first) {
-		struct held *h = l->first;
-
-		l->first = h->next;
-		moat_pages_free(&u->pages, h, h->phys);
-	}
-	l->last = NULL;
-}
-
-/*
- * Fill u->dt_page[0 .. n - 1] with @n pages at consecutive physical addresses and set u->dt_phys.
- * The platform gives single pages. Every page received is kept in the sorted list until @n of
- * them are neighbours, whatever order they came in (a bump or bitmap allocator gives them in
- * ascending order, a LIFO free list descending or fragmented); the others are then given back.
- * At most 2n + 1024 pages are asked for.
- */
-static moat_status contig_alloc(struct moat_amdvi_unit *u, uint32_t n)
-{
-	struct held_list l = { NULL, NULL };
-	uint32_t limit = 2 * n + 1024;
-
-	for (uint32_t tries = 0; tries < limit; tries++) {
-		uint64_t phys;
-		struct held *h = moat_pages_alloc(&u->pages, &phys);
-
-		if (!h)
-			break;
-		h->phys = phys;
-		held_insert(&l, h);
-
-		struct held *lo = h, *hi = h;
-		uint32_t run = 1;
-		while (lo->prev && lo->prev->phys + MOAT_PAGE_SIZE == lo->phys) {
-			lo = lo->prev;
-			run++;
-		}
-		while (hi->next && hi->phys + MOAT_PAGE_SIZE == hi->next->phys) {
-			hi = hi->next;
-			run++;
-		}
-		if (run < n)
-			continue;
-
-		/* Take n pages from lo, unlink them, give the rest back. */
-		struct held *p = lo, *before = lo->prev;
-		u->dt_phys = lo->phys;
-		for (uint32_t i = 0; i < n; i++, p = p->next)
-			u->dt_page[i] = (uint64_t *)(void *)p;
-		if (before)
-			before->next = p;
-		else
-			l.first = p;
-		if (p)
-			p->prev = before;
-		else
-			l.last = before;
-		held_free_all(u, &l);
-		return MOAT_OK;
-	}
-	held_free_all(u, &l);
-	return MOAT_ERR_NO_MEMORY;
+	u->dt_page[i] = virt;
 }
 
 moat_status moat_amdvii_devtab_init(struct moat_amdvi_unit *u, struct moat_diag *diag)
@@ -124,7 +29,8 @@ moat_status moat_amdvii_devtab_init(struct moat_amdvi_unit *u, struct moat_diag 
 
 	if (u->dt_phys)
 		return MOAT_OK;
-	if (contig_alloc(u, pages) != MOAT_OK)
+	/* The table is indexed by device id as one block: physically contiguous pages. */
+	if (moat_pages_alloc_run(&u->pages, pages, 0, devtab_put, u, &u->dt_phys) != MOAT_OK)
 		return moat_diag_set(diag, MOAT_ERR_NO_MEMORY, NULL, AMDVI_DEVTAB_BASE_REG,
 				     "AMD-Vi unit 0x%llx: no %u physically contiguous pages for the device table",
 				     (unsigned long long)u->reg_phys, (unsigned)pages);
@@ -169,20 +75,20 @@ uint16_t moat_amdvi_device_id(const struct moat_amdvi_unit *u, uint16_t rid)
  * with the mode, root and permissions, written by one 8-byte store. A translating entry is first
  * made blocking (quadword 0 alone), then the domain id is written (quadword 1; harmless while
  * TV = 0), then quadword 0 with TV. So every state the IOMMU can read is either a blocking entry
- * or a complete translation.
+ * or a complete translation. Quadword 2 (interrupt remapping, irq.c) is left as it is: a device's
+ * interrupts do not depend on its domain.
  */
 static void dte_write(const struct moat_amdvi_unit *u, uint32_t devid, uint64_t q0, uint64_t q1)
 {
 	volatile uint64_t *e = moat_amdvii_dte(u, devid);
 
-	if (e[0] == q0 && e[1] == q1 && e[2] == 0 && e[3] == 0)
+	if (e[0] == q0 && e[1] == q1 && e[3] == 0)
 		return;
 	if (e[0] & AMDVI_DTE0_TV) {
 		e[0] = AMDVI_DTE0_V;
 		moat_amdvii_flush_range(u, e, AMDVI_DTE_SIZE);
 	}
 	e[3] = 0;
-	e[2] = 0;
 	e[1] = q1;
 	moat_amdvii_flush_range(u, e, AMDVI_DTE_SIZE);
 	e[0] = q0;
@@ -197,7 +103,6 @@ static void dte_block(const struct moat_amdvi_unit *u, uint32_t devid)
 	e[0] = AMDVI_DTE0_V;
 	moat_amdvii_flush_range(u, e, AMDVI_DTE_SIZE);
 	e[1] = 0;
-	e[2] = 0;
 	e[3] = 0;
 	moat_amdvii_flush_range(u, e, AMDVI_DTE_SIZE);
 }
@@ -263,6 +168,45 @@ static bool group_next(struct group_iter *it, uint16_t *id)
 			it->next = u->aliases[it->range].first;
 	}
 	return false;
+}
+
+/*
+ * Quadword 2 of every entry of @rid's alias group: its interrupt fields become @q2, the pass bits
+ * (which come from the IVHD setting of each id) stay. One store per entry.
+ */
+void moat_amdvii_group_set_irq(const struct moat_amdvi_unit *u, uint32_t rid, uint64_t q2)
+{
+	struct group_iter it;
+	uint16_t id;
+
+	group_begin(&it, u, rid);
+	while (group_next(&it, &id)) {
+		volatile uint64_t *e = moat_amdvii_dte(u, id);
+
+		e[2] = (e[2] & AMDVI_DTE2_PASS) | (q2 & ~AMDVI_DTE2_PASS);
+		moat_amdvii_flush_range(u, &e[2], sizeof(e[2]));
+	}
+}
+
+/* Queue INVALIDATE_DEVTAB_ENTRY (@dte) and INVALIDATE_INTERRUPT_TABLE (@irt) for every entry of
+ * @rid's alias group, then COMPLETION_WAIT. */
+moat_status moat_amdvii_group_inval_irq(struct moat_amdvi_unit *u, uint32_t rid, bool dte, bool irt,
+					struct moat_diag *diag)
+{
+	struct group_iter it;
+	uint16_t id;
+	moat_status st = MOAT_OK;
+
+	group_begin(&it, u, rid);
+	while (st == MOAT_OK && group_next(&it, &id)) {
+		if (dte)
+			st = moat_amdvii_cmd_put(u, moat_amdvii_cmd_inval_dte(id), 0, diag);
+		if (st == MOAT_OK && irt)
+			st = moat_amdvii_cmd_put(u, moat_amdvii_cmd_inval_irt(id), 0, diag);
+	}
+	if (st == MOAT_OK)
+		st = moat_amdvii_cmd_sync(u, diag);
+	return st;
 }
 
 /* INVALIDATE_DEVTAB_ENTRY of every entry of the group, then the domains' pages, then the wait. */
@@ -426,5 +370,9 @@ moat_status moat_amdvi_dte_get(const struct moat_amdvi_unit *u, uint32_t devid, 
 	out->root_phys = out->raw[0] & AMDVI_DTE0_PT_ROOT;
 	out->did = (uint16_t)AMDVI_GET(AMDVI_DTE1_DOMAIN_ID, out->raw[1]);
 	out->iotlb = (out->raw[1] & AMDVI_DTE1_I) != 0;
+	out->iv = (out->raw[2] & AMDVI_DTE2_IV) != 0;
+	out->int_ctl = (uint8_t)AMDVI_GET(AMDVI_DTE2_INT_CTL, out->raw[2]);
+	out->int_tab_len = (uint8_t)AMDVI_GET(AMDVI_DTE2_INT_TAB_LEN, out->raw[2]);
+	out->int_root = out->raw[2] & AMDVI_DTE2_INT_ROOT;
 	return MOAT_OK;
 }

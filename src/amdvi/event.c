@@ -142,7 +142,9 @@ static void to_fault(const struct moat_amdvi_event *ev, uint16_t segment, struct
 	out->rid = ev->device_id;
 	out->address = ev->address;
 	out->is_write = (ev->flags & MOAT_AMDVI_EVF_RW) != 0;
-	out->is_interrupt = (ev->flags & MOAT_AMDVI_EVF_I) != 0;
+	/* An interrupt: the I flag, or a posted write to the interrupt range that IntCtl 00b aborted. */
+	out->is_interrupt = (ev->flags & MOAT_AMDVI_EVF_I) != 0 ||
+			    (ev->code == AMDVI_EV_INVALID_DEVICE_REQUEST && ev->type == AMDVI_IDR_INTERRUPT_ABORTED);
 	out->pasid_present = ev->pasid_present;
 	out->pasid = ev->pasid;
 	out->reason = ev->code;
@@ -209,6 +211,9 @@ moat_status moat_amdvi_event_poll(struct moat_amdvi_unit *u, struct moat_fault *
 		res->overflow_total = u->overflow_total;
 		return MOAT_OK;
 	}
+	/* Re-armed before the log is read: an event written after this raises the interrupt again. */
+	if (u->event_irq && (moat_amdvii_read(u, AMDVI_STATUS_REG) & AMDVI_STS_EVENT_LOG_INT))
+		moat_amdvii_write(u, AMDVI_STATUS_REG, AMDVI_STS_EVENT_LOG_INT);
 
 	uint32_t head = (uint32_t)(AMDVI_GET(AMDVI_RING_PTR, moat_amdvii_read(u, AMDVI_EVTLOG_HEAD_REG)) %
 				   AMDVI_RING_ENTRIES);

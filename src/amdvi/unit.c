@@ -278,6 +278,7 @@ moat_status moat_amdvi_release(struct moat_amdvi_unit *u)
 	moat_amdvii_devtab_free(u);
 	moat_amdvii_cmd_free(u);
 	moat_amdvii_evt_free(u);
+	moat_amdvii_ir_free(u);
 	moat_plat_mmio_unmap(u->regs, u->reg_size);
 	moat_memset(u, 0, sizeof(*u));
 	return MOAT_OK;
@@ -300,6 +301,8 @@ moat_status moat_amdvi_pages(const struct moat_amdvi_unit *u, uint64_t *phys, un
 		moat_list_add64(u->sem_phys, phys, max, &n);
 	if (u->evt)
 		moat_list_add64(u->evt_phys, phys, max, &n);
+	for (uint32_t i = 0; i < u->ir_tables; i++)
+		moat_list_add64(u->irt[i].phys, phys, max, &n);
 	*count = n;
 	return n <= max ? MOAT_OK : MOAT_ERR_NO_SPACE;
 }

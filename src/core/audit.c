@@ -405,6 +405,7 @@ uint64_t moat_audit(struct moat_system *sys, struct moat_audit_report *r)
 		if (st != MOAT_OK && r->status == MOAT_OK)
 			r->status = st;
 	}
+	core_audit_irq(sys, r);
 	core_unlock(sys);
 	return r->violations;
 }
@@ -446,8 +447,10 @@ const char *moat_audit_kind_str(enum moat_audit_kind kind)
 		return "entry gives the wrong number of levels";
 	case MOAT_AUDIT_REGISTERS:
 		return "unit's registers are not protected";
+	default:
+		break;
 	}
-	return "unknown violation";
+	return core_audit_irq_kind_str(kind) ? core_audit_irq_kind_str(kind) : "unknown violation";
 }
 
 static const char *size_str(uint64_t size, char *buf, size_t n)
@@ -580,5 +583,7 @@ int moat_audit_format(const struct moat_audit_violation *v, char *buf, size_t si
 	default:
 		break;
 	}
+	if (core_audit_irq_kind_str(v->kind))
+		return core_audit_irq_format(v, buf, size);
 	return format_unit(v, buf, size);
 }

@@ -128,6 +128,15 @@ moat_status core_gather_finish(struct moat_system *sys, struct moat_domain *dom,
  * system lock: each unit under its own lock. */
 moat_status core_gather_finish_leaves(struct moat_system *sys, struct moat_domain *dom, struct moat_pt_gather *g,
 				      struct moat_diag *diag);
+/*
+ * The auditor's interrupt-remapping checks (audit_irq.c): every unit's walk_irqs() records and
+ * every leaf against the interrupt table pages, into @r. System lock held. kind_str and format
+ * give the words of the MOAT_AUDIT_IRQ_* kinds (NULL and -1 for other kinds).
+ */
+void core_audit_irq(struct moat_system *sys, struct moat_audit_report *r);
+const char *core_audit_irq_kind_str(enum moat_audit_kind kind);
+int core_audit_irq_format(const struct moat_audit_violation *v, char *buf, size_t size);
+
 /* The live domain whose root is @root_phys, or NULL. */
 struct moat_domain *core_domain_by_root(struct moat_system *sys, uint64_t root_phys);
 bool core_any_unit_flag(const struct moat_system *sys, uint32_t flag);

@@ -112,6 +112,8 @@ moat_status moat_system_add_unit(struct moat_system *sys, struct moat_unit *unit
 		return MOAT_ERR_INVALID_ARG;
 	if (!unit->ops || !unit->ops->attach || !unit->ops->detach || !unit->ops->lookup || !unit->ops->invalidate)
 		return MOAT_ERR_INVALID_ARG;
+	if (unit->ops->irq_alloc && (!unit->ops->irq_set || !unit->ops->irq_free))
+		return MOAT_ERR_INVALID_ARG;
 	if (!unit_desc_valid(sys, unit))
 		return MOAT_ERR_INVALID_ARG;
 	core_lock(sys);

@@ -14,13 +14,17 @@
  *    not-present entries, which it says in the NpCache bit of its PCI capability header, and
  *    neither the IVRS nor the registers carry that bit. Invalidating after a map is always right.
  *  - The IVHD device entries' setting byte (INITPass, EIntPass, NMIPass, SysMgt, Lint0Pass,
- *    Lint1Pass; 48882 section 5.2.2.2, "IVHD Device Entries") is not copied into the device
- *    table. None of it concerns DMA to memory: the five pass bits say which interrupt kinds pass
- *    through the interrupt-remapping table, which the IOMMU consults only with DTE.IV = 1, and
- *    Moat leaves IV = 0; SysMgt says how the IOMMU treats device-initiated system-management
- *    messages, which Moat target-aborts for every device (DTE.SysMgt = 00b), the strictest value:
- *    a firmware setting can only allow more. Likewise the extended entries' settings (ATS) do
- *    not apply: Moat never enables device IOTLBs (DTE.I = 0; the auditor reports an entry with I = 1).
+ *    Lint1Pass; 48882 section 5.2.2.2, "IVHD Device Entries"): the five pass bits say which
+ *    interrupt kinds pass without remapping, which the IOMMU looks at only with DTE.IV = 1; they
+ *    are copied into every entry when the host turns interrupt remapping on (moat_setup_irq()),
+ *    until then IV = 0 and they mean nothing. SysMgt says how the IOMMU treats device-initiated
+ *    system-management messages, which Moat target-aborts for every device (DTE.SysMgt = 00b),
+ *    the strictest value: a firmware setting can only allow more. Likewise the extended entries'
+ *    settings (ATS) do not apply: Moat never enables device IOTLBs (DTE.I = 0; the auditor reports an
+ *    entry with I = 1).
+ *  - Interrupt remapping (moat_setup_irq()) gives every device-table entry IV = 1, blocking
+ *    (IntCtl 00b) until a device's first interrupt gives it a table; the IOMMU's own event
+ *    interrupt is an MSI of its PCI function (MOAT_UNIT_F_FAULT_MSI), which the host programs.
  *  - IVMD regions are handled by the core like RMRRs (moat_reserved_map() maps them, identity,
  *    only for the devices they name); the exclusion-range registers stay disabled (the driver
  *    clears them at enable), so no device bypasses translation.
@@ -247,6 +251,163 @@ static moat_status amdvi_op_fault_poll(struct moat_unit *u, struct moat_fault *o
 	return moat_amdvi_event_poll(amd_of(u), out, max, res);
 }
 
+/* ---- interrupt remapping ---- */
+
+static void amdvi_irq_message(struct moat_irq *irq, const struct moat_irq_dest *dest)
+{
+	if (irq->src.kind == MOAT_IRQ_IOAPIC)
+		irq->ioapic_rte = moat_amdvi_irq_ioapic_rte(irq->index, dest);
+	else
+		moat_amdvi_irq_msi(irq->index, &irq->msi);
+}
+
+static moat_status amdvi_op_irq_alloc(struct moat_unit *u, struct moat_irq *irq, const struct moat_irq_dest *dest,
+				      struct moat_diag *diag)
+{
+	uint16_t devid;
+	uint32_t index;
+	moat_status st = moat_amdvi_irq_alloc(amd_of(u), &irq->src, irq->count, dest, &devid, &index, diag);
+
+	if (st != MOAT_OK)
+		return st;
+	irq->index = index;
+	irq->table_rid = devid;
+	amdvi_irq_message(irq, dest);
+	return MOAT_OK;
+}
+
+static moat_status amdvi_op_irq_set(struct moat_unit *u, struct moat_irq *irq, unsigned sub,
+				    const struct moat_irq_dest *dest, struct moat_diag *diag)
+{
+	return moat_amdvi_irq_set(amd_of(u), irq->table_rid, irq->index + sub, dest, diag);
+}
+
+static moat_status amdvi_op_irq_free(struct moat_unit *u, struct moat_irq *irq, struct moat_diag *diag)
+{
+	return moat_amdvi_irq_free(amd_of(u), irq->table_rid, irq->index, irq->count, diag);
+}
+
+static unsigned log2u(uint32_t v)
+{
+	unsigned n = 0;
+
+	while (v > 1) {
+		v >>= 1;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Every device-table entry's interrupt fields: IV, whether IntCtl lets interrupts pass unmapped,
+ * and whether it blocks or remaps through the table Moat made for the device id the IOMMU sees
+ * for it (its alias), with that table's length.
+ */
+static moat_status amdvi_irq_devices(const struct moat_amdvi_unit *a, moat_unit_irq_fn fn, void *ctx)
+{
+	for (uint32_t id = 0; id < a->dt_entries; id++) {
+		struct moat_amdvi_dte e;
+		struct moat_unit_irq r;
+		const struct moat_amdvi_irt *t;
+		moat_status st;
+
+		if (moat_amdvi_dte_get(a, id, &e) != MOAT_OK)
+			break;
+		t = moat_amdvi_irt_of(a, moat_amdvi_device_id(a, (uint16_t)id));
+		moat_memset(&r, 0, sizeof(r));
+		r.kind = MOAT_UNIT_IRQ_DEVICE;
+		r.rid = (uint16_t)id;
+		r.raw[0] = e.raw[2];
+		r.remapped = e.iv;
+		r.forwards = e.int_ctl == 1 || e.int_ctl == 3;
+		r.table_ok = e.int_ctl == 0 ||
+			     (e.int_ctl == 2 && t && t->phys == e.int_root && e.int_tab_len == log2u(a->ir_entries));
+		st = fn(ctx, &r);
+		if (st != MOAT_OK)
+			return st;
+	}
+	return MOAT_OK;
+}
+
+/* Every entry of every table that is present or allocated; a table belongs to one device id. */
+static moat_status amdvi_irq_entries(const struct moat_amdvi_unit *a, moat_unit_irq_fn fn, void *ctx)
+{
+	for (uint32_t k = 0; k < a->ir_tables; k++) {
+		const struct moat_amdvi_irt *t = &a->irt[k];
+
+		for (uint32_t i = 0; i < a->ir_entries; i++) {
+			struct moat_amdvi_irte e;
+			struct moat_unit_irq r;
+			moat_status st;
+
+			if (moat_amdvi_irte_get(a, t, i, &e) != MOAT_OK || (!e.present && !e.allocated))
+				continue;
+			moat_memset(&r, 0, sizeof(r));
+			r.kind = MOAT_UNIT_IRQ_ENTRY;
+			r.rid = t->devid;
+			r.owner = t->devid;
+			r.index = i;
+			r.raw[0] = e.lo;
+			r.raw[1] = e.hi;
+			r.phys = t->phys + (uint64_t)i * (a->ir_ga ? 16 : 4);
+			r.present = e.present;
+			r.allocated = e.allocated;
+			r.verified = true;
+			r.source_ok = true;
+			st = fn(ctx, &r);
+			if (st != MOAT_OK)
+				return st;
+		}
+	}
+	return MOAT_OK;
+}
+
+static moat_status amdvi_op_walk_irqs(struct moat_unit *u, unsigned what, moat_unit_irq_fn fn, void *ctx)
+{
+	const struct moat_amdvi_unit *a = amd_of(u);
+	struct moat_unit_irq r;
+	moat_status st = MOAT_OK;
+
+	if (!a->ir_enabled)
+		return MOAT_OK;
+	moat_memset(&r, 0, sizeof(r));
+	r.kind = MOAT_UNIT_IRQ_PAGE;
+	for (uint32_t k = 0; (what & MOAT_UNIT_IRQ_WALK_PAGES) && k < a->ir_tables && st == MOAT_OK; k++) {
+		r.phys = a->irt[k].phys;
+		st = fn(ctx, &r);
+	}
+	if (st != MOAT_OK || !(what & MOAT_UNIT_IRQ_WALK_ENTRIES))
+		return st;
+	r.kind = MOAT_UNIT_IRQ_STATE;
+	r.phys = 0;
+	r.as_set = moat_amdvi_ir_live(a);
+	st = fn(ctx, &r);
+	if (st == MOAT_OK)
+		st = amdvi_irq_devices(a, fn, ctx);
+	if (st == MOAT_OK)
+		st = amdvi_irq_entries(a, fn, ctx);
+	return st;
+}
+
+/* The IOMMU's event interrupt is an MSI of its own PCI function: the host programs it. */
+static moat_status amdvi_op_fault_irq(struct moat_unit *u, const struct moat_irq_dest *dest,
+				      struct moat_fault_irq_msi *msi, struct moat_diag *diag)
+{
+	struct moat_amdvi_unit *a = amd_of(u);
+	struct moat_msi_msg m;
+	moat_status st;
+
+	if (!dest)
+		return moat_amdvi_event_irq(a, NULL, NULL, diag);
+	st = moat_amdvi_event_irq(a, dest, &m, diag);
+	if (st == MOAT_OK && msi) {
+		msi->segment = a->segment;
+		msi->rid = a->iommu_rid;
+		msi->msg = m;
+	}
+	return st;
+}
+
 static const struct moat_unit_ops amdvi_ops = {
 	.attach = amdvi_op_attach,
 	.detach = amdvi_op_detach,
@@ -255,6 +416,11 @@ static const struct moat_unit_ops amdvi_ops = {
 	.flush_all = amdvi_op_flush_all,
 	.view = amdvi_op_view,
 	.fault_poll = amdvi_op_fault_poll,
+	.irq_alloc = amdvi_op_irq_alloc,
+	.irq_set = amdvi_op_irq_set,
+	.irq_free = amdvi_op_irq_free,
+	.walk_irqs = amdvi_op_walk_irqs,
+	.fault_irq = amdvi_op_fault_irq,
 };
 
 /* ---- bring-up ---- */
@@ -334,7 +500,7 @@ static void amdvi_wrap(struct moat_setup_unit *su, const struct moat_unit_desc *
 	su->unit.priv = su;
 	su->unit.segment = desc->segment;
 	su->unit.desc_index = (int32_t)su->desc_index;
-	su->unit.flags = MOAT_UNIT_F_INVAL_ON_MAP;
+	su->unit.flags = MOAT_UNIT_F_INVAL_ON_MAP | MOAT_UNIT_F_FAULT_MSI;
 	/* Device table, command buffer, semaphore and event log: trusted pages of the core. */
 	su->hw.amdvi.pages = moat_unit_pages(&su->unit);
 }
@@ -369,7 +535,65 @@ static moat_status amdvi_each_page(const struct moat_setup_unit *su, setup_page_
 		st = fn(ctx, a->sem_phys);
 	if (st == MOAT_OK && a->evt)
 		st = fn(ctx, a->evt_phys);
+	for (uint32_t k = 0; k < a->ir_tables && st == MOAT_OK; k++)
+		st = fn(ctx, a->irt[k].phys);
 	return st;
+}
+
+/* ---- interrupt remapping bring-up ---- */
+
+/*
+ * Entries of each device's table by default: 512 basic entries keep every message's offset below
+ * 512 (QEMU's model reads MSI data bits 10:8 as a delivery mode, so only offsets 0-511 remap
+ * there); a GA-mode table is one page of 256.
+ */
+#define AMDVI_IRQ_DEFAULT_ENTRIES 512u
+
+static bool amdvi_irq_ga(const struct moat_setup_irq_config *cfg)
+{
+	return (cfg->flags & (MOAT_SETUP_IRQ_X2APIC | MOAT_SETUP_IRQ_WIDE)) != 0;
+}
+
+static uint32_t amdvi_irq_entries_of(const struct moat_setup_irq_config *cfg)
+{
+	if (cfg->device_entries)
+		return cfg->device_entries;
+	return amdvi_irq_ga(cfg) ? MOAT_AMDVI_IRT_MAX_ENTRIES_GA : AMDVI_IRQ_DEFAULT_ENTRIES;
+}
+
+static moat_status amdvi_irq_check(const struct moat_setup_unit *su, const struct moat_setup_irq_config *cfg,
+				   struct moat_diag *diag)
+{
+	const struct moat_amdvi_unit *a = &su->hw.amdvi;
+	uint32_t n = amdvi_irq_entries_of(cfg);
+	uint32_t max = amdvi_irq_ga(cfg) ? MOAT_AMDVI_IRT_MAX_ENTRIES_GA : MOAT_AMDVI_IRT_MAX_ENTRIES;
+
+	if (amdvi_irq_ga(cfg) && !a->caps.ga)
+		return moat_diag_set(diag, MOAT_ERR_UNSUPPORTED, NULL, 0,
+				     "AMD-Vi unit 0x%llx: 128-bit interrupt entries need EFR.GASup", (unsigned long long)a->reg_phys);
+	if ((cfg->flags & MOAT_SETUP_IRQ_X2APIC) && !a->caps.xt)
+		return moat_diag_set(diag, MOAT_ERR_UNSUPPORTED, NULL, 0,
+				     "AMD-Vi unit 0x%llx: x2APIC destinations need EFR.XTSup", (unsigned long long)a->reg_phys);
+	if (n < 1 || n > max || (n & (n - 1)))
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
+				     "interrupt remapping: %u entries per device table: a power of two up to %u", (unsigned)n,
+				     (unsigned)max);
+	return MOAT_OK;
+}
+
+static moat_status amdvi_irq_enable(struct moat_setup_unit *su, const struct moat_setup_irq_config *cfg,
+				    struct moat_diag *diag)
+{
+	const struct moat_sysdesc *sd = su->setup->desc;
+
+	return moat_amdvi_ir_enable(&su->hw.amdvi, &sd->units[su->desc_index], sd->devsets, sd->devsets_count,
+				    amdvi_irq_entries_of(cfg), amdvi_irq_ga(cfg), (cfg->flags & MOAT_SETUP_IRQ_X2APIC) != 0,
+				    diag);
+}
+
+static moat_status amdvi_irq_disable(struct moat_setup_unit *su, struct moat_diag *diag)
+{
+	return moat_amdvi_ir_disable(&su->hw.amdvi, diag);
 }
 
 static int amdvi_describe(const struct moat_setup_unit *su, char *buf, size_t size)
@@ -406,4 +630,7 @@ const struct setup_vendor moat_setupi_amdvi = {
 	.each_page = amdvi_each_page,
 	.describe = amdvi_describe,
 	.registers = amdvi_registers,
+	.irq_check = amdvi_irq_check,
+	.irq_enable = amdvi_irq_enable,
+	.irq_disable = amdvi_irq_disable,
 };

@@ -48,12 +48,13 @@ static bool setup_ok(const struct moat_setup *s)
 
 /* ---- driver calls that may allocate or free pages ---- */
 
-enum unit_step { STEP_ENABLE, STEP_DISABLE, STEP_RELEASE };
+enum unit_step { STEP_ENABLE, STEP_DISABLE, STEP_RELEASE, STEP_IRQ_ENABLE, STEP_IRQ_DISABLE };
 
 struct unit_call {
 	const struct setup_vendor *v;
 	struct moat_setup_unit *su;
 	enum unit_step step;
+	const struct moat_setup_irq_config *irq;
 	struct moat_diag *diag;
 };
 
@@ -69,6 +70,10 @@ static moat_status unit_step_run(struct moat_unit *u, void *ctx)
 		return c->v->disable(c->su, c->diag);
 	case STEP_RELEASE:
 		return c->v->release(c->su);
+	case STEP_IRQ_ENABLE:
+		return c->v->irq_enable(c->su, c->irq, c->diag);
+	case STEP_IRQ_DISABLE:
+		return c->v->irq_disable(c->su, c->diag);
 	}
 	return MOAT_ERR_INVALID_ARG;
 }
@@ -78,10 +83,20 @@ static moat_status unit_step_run(struct moat_unit *u, void *ctx)
  * (moat_unit_call()): the driver's pages come from the core, which needs its lock. Before that the
  * driver holds no page.
  */
+static moat_status unit_step_cfg(const struct setup_vendor *v, struct moat_setup_unit *su, enum unit_step step,
+				 const struct moat_setup_irq_config *irq, struct moat_diag *diag)
+{
+	struct unit_call c = { v, su, step, irq, diag };
+
+	if (su->unit.sys)
+		return moat_unit_call(&su->unit, unit_step_run, &c);
+	return unit_step_run(&su->unit, &c);
+}
+
 static moat_status unit_step(const struct setup_vendor *v, struct moat_setup_unit *su, enum unit_step step,
 			     struct moat_diag *diag)
 {
-	struct unit_call c = { v, su, step, diag };
+	struct unit_call c = { v, su, step, NULL, diag };
 
 	if (su->unit.sys)
 		return moat_unit_call(&su->unit, unit_step_run, &c);
@@ -239,6 +254,80 @@ moat_status moat_setup_enable(struct moat_setup *s, struct moat_diag *diag)
 		return st;
 	}
 	s->enabled = true;
+	return MOAT_OK;
+}
+
+/* ---- interrupt remapping ---- */
+
+/* Whether the description names IOAPIC or HPET @id with a known source id. */
+static bool special_named(const struct moat_sysdesc *d, enum moat_special_kind kind, uint8_t id)
+{
+	uint32_t n = d->specials ? MOAT_MIN(d->specials_count, d->specials_cap) : 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (d->specials[i].kind == kind && d->specials[i].id == id && d->specials[i].resolved &&
+		    d->specials[i].unit < d->units_count)
+			return true;
+	return false;
+}
+
+/* Every IOAPIC and HPET of @cfg named, or the host's leave to go on without. */
+static moat_status check_specials(const struct moat_setup *s, const struct moat_setup_irq_config *cfg,
+				  struct moat_diag *diag)
+{
+	const char *table = s->caps.vendor == MOAT_VENDOR_AMDVI ? "IVRS special entry" : "DMAR device scope";
+	bool allow = (cfg->flags & MOAT_SETUP_IRQ_ALLOW_UNNAMED) != 0;
+
+	for (unsigned k = 0; k < 2; k++) {
+		const uint8_t *ids = k ? cfg->hpet_ids : cfg->ioapic_ids;
+		unsigned n = k ? cfg->hpet_count : cfg->ioapic_count;
+		const char *what = k ? "HPET" : "IOAPIC";
+
+		for (unsigned i = 0; i < n; i++) {
+			if (special_named(s->desc, k ? MOAT_SPECIAL_HPET : MOAT_SPECIAL_IOAPIC, ids[i]))
+				continue;
+			moat_log(allow ? MOAT_LOG_WARN : MOAT_LOG_ERROR,
+				 "interrupt remapping: %s %u is named by no %s (or its source id is unknown): %s", what,
+				 (unsigned)ids[i], table,
+				 allow ? "going on as the host asked; its interrupts are blocked"
+				       : "refused, its interrupts could not be told from a device's");
+			if (!allow)
+				return moat_diag_set(diag, MOAT_ERR_NOT_FOUND, NULL, 0,
+						     "interrupt remapping unsafe: %s %u is named by no %s; pass "
+						     "MOAT_SETUP_IRQ_ALLOW_UNNAMED to go on anyway", what, (unsigned)ids[i], table);
+		}
+	}
+	return MOAT_OK;
+}
+
+moat_status moat_setup_irq(struct moat_setup *s, const struct moat_setup_irq_config *cfg, struct moat_diag *diag)
+{
+	const struct setup_vendor *v;
+	moat_status st = MOAT_OK;
+	unsigned on = 0;
+
+	if (!setup_ok(s) || !cfg || (cfg->flags & ~MOAT_SETUP_IRQ_FLAGS) || (cfg->ioapic_count && !cfg->ioapic_ids) ||
+	    (cfg->hpet_count && !cfg->hpet_ids))
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "interrupt remapping: bad argument");
+	if (!s->enabled || s->caps.intr_remap)
+		return moat_diag_set(diag, MOAT_ERR_STATE, NULL, 0,
+				     "interrupt remapping: needs moat_setup_enable() first, and is turned on once");
+	v = moat_setupi_vendor(s->caps.vendor);
+	st = check_specials(s, cfg, diag);
+	for (unsigned i = 0; i < s->count && st == MOAT_OK; i++)
+		st = v->irq_check(&s->units[i], cfg, diag);
+	if (st != MOAT_OK)
+		return st;
+	for (; on < s->count && st == MOAT_OK; on++)
+		st = unit_step_cfg(v, &s->units[on], STEP_IRQ_ENABLE, cfg, diag);
+	if (st != MOAT_OK) {
+		/* Never half way: the units this call turned on go off again. */
+		for (unsigned i = 0; i < on; i++)
+			unit_step(v, &s->units[i], STEP_IRQ_DISABLE, NULL);
+		return st;
+	}
+	s->caps.intr_remap = true;
+	s->caps.intr_flags = cfg->flags;
 	return MOAT_OK;
 }
 

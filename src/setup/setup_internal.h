@@ -37,6 +37,13 @@ struct setup_vendor {
 	int (*describe)(const struct moat_setup_unit *su, char *buf, size_t size);
 	/* The register block the driver mapped for @su (it goes into the protection registry). */
 	void (*registers)(const struct moat_setup_unit *su, uint64_t *base, uint64_t *size);
+	/* Interrupt remapping: whether the unit can do what @cfg asks (nothing written); turn it on
+	 * (pages from the core); turn it off again. */
+	moat_status (*irq_check)(const struct moat_setup_unit *su, const struct moat_setup_irq_config *cfg,
+				 struct moat_diag *diag);
+	moat_status (*irq_enable)(struct moat_setup_unit *su, const struct moat_setup_irq_config *cfg,
+				  struct moat_diag *diag);
+	moat_status (*irq_disable)(struct moat_setup_unit *su, struct moat_diag *diag);
 };
 
 extern const struct setup_vendor moat_setupi_vtd;

@@ -200,6 +200,121 @@ static moat_status vtd_op_fault_poll(struct moat_unit *u, struct moat_fault *out
 	return moat_vtd_fault_poll(vtd_of(u), out, max, res);
 }
 
+/* ---- interrupt remapping ---- */
+
+static void vtd_irq_message(struct moat_irq *irq, const struct moat_irq_dest *dest)
+{
+	if (irq->src.kind == MOAT_IRQ_IOAPIC)
+		irq->ioapic_rte = moat_vtd_irq_ioapic_rte(irq->index, dest->vector, dest);
+	else
+		moat_vtd_irq_msi(irq->index, &irq->msi);
+}
+
+static moat_status vtd_op_irq_alloc(struct moat_unit *u, struct moat_irq *irq, const struct moat_irq_dest *dest,
+				    struct moat_diag *diag)
+{
+	uint32_t index;
+	moat_status st = moat_vtd_irq_alloc(vtd_of(u), &irq->src, irq->count, dest, &index, diag);
+
+	if (st != MOAT_OK)
+		return st;
+	irq->index = index;
+	irq->table_rid = 0;
+	vtd_irq_message(irq, dest);
+	return MOAT_OK;
+}
+
+static moat_status vtd_op_irq_set(struct moat_unit *u, struct moat_irq *irq, unsigned sub,
+				  const struct moat_irq_dest *dest, struct moat_diag *diag)
+{
+	moat_status st = moat_vtd_irq_set(vtd_of(u), irq->index + sub, dest, diag);
+
+	/* An IOAPIC's redirection entry repeats the vector (it matches EOIs against it). */
+	if (st == MOAT_OK && irq->src.kind == MOAT_IRQ_IOAPIC)
+		vtd_irq_message(irq, dest);
+	return st;
+}
+
+static moat_status vtd_op_irq_free(struct moat_unit *u, struct moat_irq *irq, struct moat_diag *diag)
+{
+	return moat_vtd_irq_free(vtd_of(u), irq->index, irq->count, diag);
+}
+
+static moat_status vtd_irq_pages(const struct moat_vtd_unit *v, moat_unit_irq_fn fn, void *ctx)
+{
+	struct moat_unit_irq r;
+	moat_status st = MOAT_OK;
+
+	moat_memset(&r, 0, sizeof(r));
+	r.kind = MOAT_UNIT_IRQ_PAGE;
+	for (uint32_t i = 0; i < MOAT_MAX(v->ir_entries / MOAT_VTD_IR_PER_PAGE, 1u) && st == MOAT_OK; i++) {
+		r.phys = v->ir_phys + (uint64_t)i * MOAT_PAGE_SIZE;
+		st = fn(ctx, &r);
+	}
+	for (unsigned i = 0; i < MOAT_VTD_IR_REC_PAGES && st == MOAT_OK; i++) {
+		if (!v->ir_rec[i])
+			continue;
+		r.phys = v->ir_rec_phys[i];
+		st = fn(ctx, &r);
+	}
+	return st;
+}
+
+/* The unit's remapping and every entry that is present or allocated, against Moat's records. */
+static moat_status vtd_irq_entries(const struct moat_vtd_unit *v, moat_unit_irq_fn fn, void *ctx)
+{
+	struct moat_unit_irq r;
+	moat_status st;
+
+	moat_memset(&r, 0, sizeof(r));
+	r.kind = MOAT_UNIT_IRQ_STATE;
+	r.as_set = moat_vtd_ir_live(v);
+	st = fn(ctx, &r);
+	for (uint32_t i = 0; i < v->ir_entries && st == MOAT_OK; i++) {
+		struct moat_vtd_irte e;
+
+		if (moat_vtd_irte_get(v, i, &e) != MOAT_OK)
+			break;
+		if (!e.present && !e.allocated)
+			continue;
+		moat_memset(&r, 0, sizeof(r));
+		r.kind = MOAT_UNIT_IRQ_ENTRY;
+		r.rid = e.sid;
+		r.owner = (uint16_t)e.check;
+		r.index = i;
+		r.raw[0] = e.lo;
+		r.raw[1] = e.hi;
+		r.phys = v->ir_phys + (uint64_t)i * 16;
+		r.present = e.present;
+		r.allocated = e.allocated;
+		r.verified = e.svt == MOAT_VTD_SVT_SID || e.svt == MOAT_VTD_SVT_BUS;
+		r.source_ok = e.allocated && e.check_live == e.check;
+		st = fn(ctx, &r);
+	}
+	return st;
+}
+
+static moat_status vtd_op_walk_irqs(struct moat_unit *u, unsigned what, moat_unit_irq_fn fn, void *ctx)
+{
+	const struct moat_vtd_unit *v = vtd_of(u);
+	moat_status st = MOAT_OK;
+
+	if (!v->ir_phys)
+		return MOAT_OK;
+	if (what & MOAT_UNIT_IRQ_WALK_PAGES)
+		st = vtd_irq_pages(v, fn, ctx);
+	if (st == MOAT_OK && (what & MOAT_UNIT_IRQ_WALK_ENTRIES) && v->ir_enabled)
+		st = vtd_irq_entries(v, fn, ctx);
+	return st;
+}
+
+static moat_status vtd_op_fault_irq(struct moat_unit *u, const struct moat_irq_dest *dest,
+				    struct moat_fault_irq_msi *msi, struct moat_diag *diag)
+{
+	(void)msi;
+	return moat_vtd_fault_irq(vtd_of(u), dest, diag);
+}
+
 static const struct moat_unit_ops vtd_ops = {
 	.attach = vtd_op_attach,
 	.detach = vtd_op_detach,
@@ -208,6 +323,11 @@ static const struct moat_unit_ops vtd_ops = {
 	.flush_all = vtd_op_flush_all,
 	.view = vtd_op_view,
 	.fault_poll = vtd_op_fault_poll,
+	.irq_alloc = vtd_op_irq_alloc,
+	.irq_set = vtd_op_irq_set,
+	.irq_free = vtd_op_irq_free,
+	.walk_irqs = vtd_op_walk_irqs,
+	.fault_irq = vtd_op_fault_irq,
 };
 
 /* ---- bring-up ---- */
@@ -305,7 +425,52 @@ static moat_status vtd_each_page(const struct moat_setup_unit *su, setup_page_fn
 		st = fn(ctx, v->iq_phys);
 	if (st == MOAT_OK && v->wait_status)
 		st = fn(ctx, v->wait_status_phys);
+	for (uint32_t i = 0; v->ir_phys && i < MOAT_MAX(v->ir_entries / MOAT_VTD_IR_PER_PAGE, 1u) && st == MOAT_OK; i++)
+		st = fn(ctx, v->ir_phys + (uint64_t)i * MOAT_PAGE_SIZE);
+	for (unsigned i = 0; i < MOAT_VTD_IR_REC_PAGES && st == MOAT_OK; i++)
+		if (v->ir_rec[i])
+			st = fn(ctx, v->ir_rec_phys[i]);
 	return st;
+}
+
+/* ---- interrupt remapping bring-up ---- */
+
+#define VTD_IRQ_DEFAULT_ENTRIES 256u   /* one page */
+
+static uint32_t vtd_irq_entries_of(const struct moat_setup_irq_config *cfg)
+{
+	return cfg->entries ? cfg->entries : VTD_IRQ_DEFAULT_ENTRIES;
+}
+
+static moat_status vtd_irq_check(const struct moat_setup_unit *su, const struct moat_setup_irq_config *cfg,
+				 struct moat_diag *diag)
+{
+	const struct moat_vtd_unit *v = &su->hw.vtd;
+	uint32_t n = vtd_irq_entries_of(cfg);
+
+	if (!v->caps.ir || !v->qi_enabled)
+		return moat_diag_set(diag, MOAT_ERR_UNSUPPORTED, NULL, 0,
+				     "VT-d unit 0x%llx cannot remap interrupts (ECAP.IR %u, queued invalidation %s)",
+				     (unsigned long long)v->reg_phys, (unsigned)v->caps.ir, v->qi_enabled ? "on" : "off");
+	if ((cfg->flags & MOAT_SETUP_IRQ_X2APIC) && !v->caps.eim)
+		return moat_diag_set(diag, MOAT_ERR_UNSUPPORTED, NULL, 0,
+				     "VT-d unit 0x%llx: x2APIC destinations asked, ECAP.EIM is 0", (unsigned long long)v->reg_phys);
+	if (n < 2 || n > MOAT_VTD_IR_MAX_ENTRIES || (n & (n - 1)))
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
+				     "interrupt remapping: %u table entries: a power of two from 2 to 65536", (unsigned)n);
+	return MOAT_OK;
+}
+
+static moat_status vtd_irq_enable(struct moat_setup_unit *su, const struct moat_setup_irq_config *cfg,
+				  struct moat_diag *diag)
+{
+	return moat_vtd_ir_enable(&su->hw.vtd, vtd_irq_entries_of(cfg), (cfg->flags & MOAT_SETUP_IRQ_X2APIC) != 0,
+				  (cfg->flags & MOAT_SETUP_IRQ_ALLOW_COMPAT) != 0, diag);
+}
+
+static moat_status vtd_irq_disable(struct moat_setup_unit *su, struct moat_diag *diag)
+{
+	return moat_vtd_ir_disable(&su->hw.vtd, diag);
 }
 
 static int vtd_describe(const struct moat_setup_unit *su, char *buf, size_t size)
@@ -342,4 +507,7 @@ const struct setup_vendor moat_setupi_vtd = {
 	.each_page = vtd_each_page,
 	.describe = vtd_describe,
 	.registers = vtd_registers,
+	.irq_check = vtd_irq_check,
+	.irq_enable = vtd_irq_enable,
+	.irq_disable = vtd_irq_disable,
 };

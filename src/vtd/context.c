@@ -216,6 +216,12 @@ moat_status moat_vtd_pages(const struct moat_vtd_unit *u, uint64_t *phys, unsign
 		moat_list_add64(u->iq_phys, phys, max, &n);
 	if (u->wait_status)
 		moat_list_add64(u->wait_status_phys, phys, max, &n);
+	if (u->ir_phys)
+		for (uint32_t i = 0; i < MOAT_MAX(u->ir_entries / VTD_IRTE_PER_PAGE, 1u); i++)
+			moat_list_add64(u->ir_phys + (uint64_t)i * MOAT_PAGE_SIZE, phys, max, &n);
+	for (unsigned i = 0; i < MOAT_VTD_IR_REC_PAGES; i++)
+		if (u->ir_rec[i])
+			moat_list_add64(u->ir_rec_phys[i], phys, max, &n);
 	*count = n;
 	return n <= max ? MOAT_OK : MOAT_ERR_NO_SPACE;
 }

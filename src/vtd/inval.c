@@ -255,6 +255,21 @@ moat_status moat_vtd_flush_iec(struct moat_vtd_unit *u, struct moat_diag *diag)
 	return qi_submit(u, d, 1, diag);
 }
 
+moat_status moat_vtd_flush_iec_index(struct moat_vtd_unit *u, uint32_t index, unsigned im, struct moat_diag *diag)
+{
+	if (!moat_vtdi_probed(u) || !u->qi_enabled)
+		return moat_diag_set(diag, MOAT_ERR_STATE, NULL, 0,
+				     "VT-d: interrupt entry cache invalidation needs the invalidation queue enabled");
+	if (index > 0xffff || im > VTD_GET(VTD_ECAP_MHMV, u->ecap) || (index & ((1u << im) - 1)))
+		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, VTD_ECAP_REG,
+				     "VT-d: interrupt entry cache invalidation of 2^%u entries at %u (ECAP.MHMV %u)", im,
+				     (unsigned)index, (unsigned)VTD_GET(VTD_ECAP_MHMV, u->ecap));
+	/* G = 1: index-selective, 2^IM entries from IIDX (6.5.2.7). */
+	const uint64_t d[1][2] = { { VTD_DESC_IEC | VTD_DESC_IEC_G | VTD_PREP(VTD_DESC_IEC_IM, im) |
+				     VTD_PREP(VTD_DESC_IEC_IIDX, index), 0 } };
+	return qi_submit(u, d, 1, diag);
+}
+
 /* ---- the one entry point for page-table changes ---- */
 
 /* Smallest am such that one naturally aligned block of 2^am pages holds pages first..last. */

@@ -224,6 +224,7 @@ moat_status moat_vtd_release(struct moat_vtd_unit *u)
 		return MOAT_ERR_BUSY;
 	moat_vtdi_tables_free(u);
 	moat_vtdi_qi_free(u);
+	moat_vtdi_ir_free(u);
 	moat_plat_mmio_unmap(u->regs, u->reg_size);
 	moat_memset(u, 0, sizeof(*u));
 	return MOAT_OK;
@@ -354,6 +355,10 @@ moat_status moat_vtd_disable(struct moat_vtd_unit *u, struct moat_diag *diag)
 
 	if (!moat_vtdi_probed(u))
 		return moat_diag_set(diag, MOAT_ERR_STATE, NULL, 0, "VT-d disable: unit not probed");
+	/* Interrupt remapping first: it needs the queue Moat is about to turn off. */
+	st = moat_vtd_ir_disable(u, diag);
+	if (st != MOAT_OK)
+		return st;
 	if (moat_vtdi_read32(u, VTD_GSTS_REG) & VTD_GSTS_TES) {
 		st = moat_vtdi_gcmd(u, (uint32_t)VTD_GCMD_TE, false, diag);
 		if (st != MOAT_OK)

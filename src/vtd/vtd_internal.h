@@ -70,6 +70,9 @@ moat_status moat_vtdi_context_inval(struct moat_vtd_unit *u, enum moat_vtd_gran 
 moat_status moat_vtdi_iotlb_inval(struct moat_vtd_unit *u, enum moat_vtd_gran gran, uint32_t did, uint64_t addr,
 				  unsigned am, bool wbf, struct moat_diag *diag);
 
+/* Interrupt remapping table and records (irq.c): give the pages back (remapping off). */
+void moat_vtdi_ir_free(struct moat_vtd_unit *u);
+
 /* The context entry of @rid, or NULL when its bus has no context table. */
 uint64_t *moat_vtdi_context_entry(const struct moat_vtd_unit *u, uint16_t rid);
 

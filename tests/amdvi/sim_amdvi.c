@@ -86,7 +86,9 @@ static bool cmd_legal(const struct sim_amdvi *s, const uint64_t *c)
 		return bits(c[0], 59, 16) == 0 && c[1] == 0;
 	case 3: /* INVALIDATE_IOMMU_PAGES: reserved 31:20, 59:48; 11:3 of the address quadword */
 		return bits(c[0], 31, 20) == 0 && bits(c[0], 59, 48) == 0 && bits(c[1], 11, 3) == 0;
-	case 4: case 5: case 6: case 7:
+	case 5: /* INVALIDATE_INTERRUPT_TABLE: only the device id */
+		return bits(c[0], 59, 16) == 0 && c[1] == 0;
+	case 4: case 6: case 7:
 		return true;
 	case 8: /* INVALIDATE_IOMMU_ALL: needs EFR.IA, nothing else set */
 		return (s->efr & SIM_EFR_IA) && bits(c[0], 59, 0) == 0 && c[1] == 0;
@@ -112,9 +114,14 @@ static void cmd_execute(struct sim_amdvi *s, const uint64_t *c)
 	case 2:
 		s->cache[c[0] & 0xffff].valid = false;
 		break;
+	case 5:
+		s->irte_cache[c[0] & 0xffff].valid = false;
+		break;
 	case 8:
-		for (unsigned i = 0; i < 65536; i++)
+		for (unsigned i = 0; i < 65536; i++) {
 			s->cache[i].valid = false;
+			s->irte_cache[i].valid = false;
+		}
 		break;
 	default:
 		break;
@@ -278,7 +285,8 @@ struct sim_amdvi *sim_amdvi_new(uint64_t base, uint64_t efr)
 	if (!s)
 		abort();
 	s->cache = calloc(65536, sizeof(*s->cache));
-	if (!s->cache)
+	s->irte_cache = calloc(65536, sizeof(*s->irte_cache));
+	if (!s->cache || !s->irte_cache)
 		abort();
 	s->base = base;
 	s->efr = efr;
@@ -295,6 +303,7 @@ void sim_amdvi_free(struct sim_amdvi *s)
 		return;
 	moat_hosted_mmio_remove(s->base);
 	free(s->cache);
+	free(s->irte_cache);
 	free(s);
 }
 
@@ -361,4 +370,114 @@ unsigned sim_amdvi_count_cmds(const struct sim_amdvi *s, unsigned opcode, unsign
 	for (unsigned i = from; i < s->ncmds; i++)
 		n += bits(s->cmds[i][0], 63, 60) == opcode;
 	return n;
+}
+
+/* ---- interrupt requests (2.2.5) ---- */
+
+static bool irq_block(struct sim_amdvi *s, struct sim_amdvi_irq *out, unsigned code, uint32_t devid, uint64_t lo_extra,
+		      uint64_t addr, bool log)
+{
+	out->how = SIM_IRQ_BLOCKED;
+	out->event = log ? code : 0;
+	if (log && sim_amdvi_event_append(s, (uint64_t)devid | lo_extra | (uint64_t)code << 60, addr))
+		s->irq_events++;
+	return false;
+}
+
+/* Passed as it is: a compatibility-format message (destination 19:12, DM 2; vector 7:0). */
+static bool irq_pass(struct sim_amdvi_irq *out, uint64_t addr, uint32_t data)
+{
+	out->how = SIM_IRQ_PASSED;
+	out->dest = (uint32_t)bits(addr, 19, 12);
+	out->logical = (addr >> 2) & 1;
+	out->vector = (uint8_t)data;
+	return true;
+}
+
+bool sim_amdvi_msi(struct sim_amdvi *s, uint32_t devid, uint64_t addr, uint32_t data, struct sim_amdvi_irq *out)
+{
+	/* IO_PAGE_FAULT flags (flags field 59:48): I bit 3, RW bit 5. */
+	const uint64_t pf_flags = (0x008ull | 0x020ull) << 48;
+	uint64_t dte[2];
+
+	memset(out, 0, sizeof(*out));
+	enum sim_req r = sim_amdvi_request(s, devid, dte);
+	if (r == SIM_REQ_IOMMU_OFF || r == SIM_REQ_UNTRANSLATED)
+		return irq_pass(out, addr, data);
+	if (r == SIM_REQ_BEYOND_TABLE)
+		return irq_block(s, out, 0, devid, 0, addr, false);
+	uint64_t q2 = s->cache[devid].q[2];
+	if (!(q2 & 1))                                  /* IV = 0: unmapped */
+		return irq_pass(out, addr, data);
+
+	unsigned mt = (unsigned)bits(data, 10, 8);
+	if (mt == 4 || mt == 5 || mt == 7) {            /* NMI, INIT, ExtInt: the pass bits 58, 56, 57 */
+		unsigned bit = mt == 4 ? 58 : mt == 5 ? 56 : 57;
+
+		if ((q2 >> bit) & 1)
+			return irq_pass(out, addr, data);
+		return irq_block(s, out, 2, devid, pf_flags, addr, true);
+	}
+	if (mt > 1)                                     /* SMI, reserved */
+		return irq_block(s, out, 2, devid, pf_flags, addr, true);
+
+	switch (bits(q2, 61, 60)) {
+	case 0:   /* target abort: INVALID_DEVICE_REQUEST, type 101b (59:57) */
+		return irq_block(s, out, 8, devid, 5ull << 57, addr, true);
+	case 1:
+		return irq_pass(out, addr, data);
+	case 3:   /* reserved: ILLEGAL_DEV_TABLE_ENTRY */
+		return irq_block(s, out, 1, devid, 0x008ull << 48, addr, true);
+	default:
+		break;
+	}
+	uint32_t offset = (uint32_t)bits(data, 10, 0);
+	uint32_t len = 1u << bits(q2, 4, 1);
+	bool ga = s->control & SIM_CTL_GA_EN;
+	if (offset >= len)
+		return irq_block(s, out, 2, devid, pf_flags, addr, true);
+
+	struct sim_irte_cache *c = &s->irte_cache[devid];
+	uint64_t lo, hi;
+	if (c->valid && c->index == offset) {
+		lo = c->lo;
+		hi = c->hi;
+		out->cached = true;
+	} else {
+		uint64_t root = q2 & 0x000fffffffffffc0ull;   /* bits 51:6 */
+		void *p = moat_plat_phys_to_virt((root & ~0xfffull) + (root & 0xfff) + offset * (ga ? 16ull : 4ull));
+
+		if (!p) {
+			s->bad_access++;
+			return irq_block(s, out, 2, devid, pf_flags, addr, true);
+		}
+		if (ga) {
+			lo = ((uint64_t *)p)[0];
+			hi = ((uint64_t *)p)[1];
+		} else {
+			lo = *(uint32_t *)p;
+			hi = 0;
+		}
+		*c = (struct sim_irte_cache){ true, offset, lo, hi };
+	}
+	/* RemapEn bit 0; SupIOPF bit 1; IntType 4:2; DM 6; GuestMode 7 (GA). */
+	if (!(lo & 1))
+		return irq_block(s, out, 2, devid, pf_flags, addr, !((lo >> 1) & 1));
+	if (bits(lo, 4, 2) > 1 || (ga && ((lo >> 7) & 1)))
+		return irq_block(s, out, 2, devid, pf_flags | (0x080ull << 48), addr, true);
+	out->how = SIM_IRQ_REMAPPED;
+	out->index = offset;
+	out->int_type = (uint8_t)bits(lo, 4, 2);
+	out->logical = (lo >> 6) & 1;
+	if (ga) {
+		/* destination 23:0 in bits 31:8, 31:24 in the high quadword's 63:56 (used with XTEn) */
+		out->dest = (uint32_t)bits(lo, 31, 8) | ((s->control & SIM_CTL_XT_EN) ? (uint32_t)bits(hi, 63, 56) << 24 : 0);
+		if (!(s->control & SIM_CTL_XT_EN))
+			out->dest &= 0xff;
+		out->vector = (uint8_t)hi;
+	} else {
+		out->dest = (uint32_t)bits(lo, 15, 8);
+		out->vector = (uint8_t)bits(lo, 23, 16);
+	}
+	return true;
 }

@@ -16,6 +16,13 @@
  * Every register write is logged and rule violations are counted.
  * Failure knobs: a processor that never runs, run bits that never follow their enables, commands
  * that run only a few at a time on register reads, an injected illegal command.
+ *
+ * Interrupt remapping (section 2.2.5): sim_amdvi_msi() resolves an interrupt message of a device
+ * as the IOMMU would: the device-table entry (through the entry cache), IV, the message type
+ * (data bits 10:8), IntCtl, IntTabLen, the table entry (basic, or GA mode with Control.GAEn, 32-bit
+ * destinations with XTEn) and the pass bits, logging IO_PAGE_FAULT (I set) and
+ * INVALID_DEVICE_REQUEST events. A per-device interrupt entry cache keeps the last entry read
+ * until INVALIDATE_INTERRUPT_TABLE or INVALIDATE_IOMMU_ALL drops it.
  */
 #ifndef MOAT_TEST_SIM_AMDVI_H
 #define MOAT_TEST_SIM_AMDVI_H
@@ -47,6 +54,8 @@ enum {
 #define SIM_CTL_COHERENT (1ull << 10)
 #define SIM_CTL_ISOC (1ull << 11)
 #define SIM_CTL_CMDBUF_EN (1ull << 12)
+#define SIM_CTL_GA_EN (1ull << 17)
+#define SIM_CTL_XT_EN (1ull << 50)
 
 /* Status bits */
 #define SIM_STS_EVT_OVERFLOW (1ull << 0)
@@ -107,7 +116,34 @@ struct sim_amdvi {
 	unsigned violations;             /* bases or pointers written while in use, EventLogEn set with
 					    EventOverflow pending, head written while the processor runs */
 	struct sim_dte_cache *cache;     /* 65536 entries */
+	struct sim_irte_cache {          /* per device id: the last interrupt entry read */
+		bool valid;
+		uint32_t index;
+		uint64_t lo, hi;
+	} *irte_cache;
+	unsigned irq_events;             /* events logged by sim_amdvi_msi() */
 };
+
+/* What the IOMMU does with an interrupt message (sim_amdvi_msi()). */
+enum sim_irq_how {
+	SIM_IRQ_BLOCKED = 0,
+	SIM_IRQ_REMAPPED = 1,      /* through the device's interrupt table */
+	SIM_IRQ_PASSED = 2,        /* unmapped: IommuEn 0, V 0, IV 0, IntCtl 01b, or a pass bit */
+};
+
+struct sim_amdvi_irq {
+	enum sim_irq_how how;
+	unsigned event;            /* blocked: the event code logged (0: none), e.g. 2 IO_PAGE_FAULT */
+	uint32_t index;            /* remapped: the offset */
+	uint8_t vector;
+	uint32_t dest;
+	bool logical;
+	uint8_t int_type;          /* remapped: 0 fixed, 1 arbitrated */
+	bool cached;               /* the entry came from the interrupt entry cache */
+};
+
+/* Resolve a message @addr / @data of device id @devid; fills @out, returns whether delivered. */
+bool sim_amdvi_msi(struct sim_amdvi *s, uint32_t devid, uint64_t addr, uint32_t data, struct sim_amdvi_irq *out);
 
 /* Allocate an IOMMU at @base with EFR @efr, everything off, and register it with the hosted platform. */
 struct sim_amdvi *sim_amdvi_new(uint64_t base, uint64_t efr);

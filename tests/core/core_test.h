@@ -35,8 +35,10 @@ struct nu_inval {
 	uint64_t iova, size;
 	bool tables_changed;
 	uint64_t pages_freed;      /* hosted pages_freed when the call came */
-	uint64_t pool_count;       /* trusted pages the system's pool held then */
+	uint64_t pool_count;       /* trusted pages the system's pool held then (with log_pool) */
 };
+
+#define NU_IRQ_RECS 16
 
 struct null_unit {
 	struct moat_unit unit;
@@ -46,6 +48,9 @@ struct null_unit {
 	struct nu_inval log[NU_LOG];
 	moat_status fail_inval;    /* returned by invalidate when not MOAT_OK */
 	moat_status fail_attach;
+	/* log the pool's size too: only for callers that invalidate with the system lock held (the
+	 * DMA layer's unmaps do not) */
+	bool log_pool;
 	/* The hardware view beyond devs[] (each of which reads as a translated, attached entry with the
 	 * system's levels): the state (nu_init: translation on, as expected, no registers), and tables
 	 * and entries a test plants. */
@@ -54,6 +59,15 @@ struct null_unit {
 	unsigned ntables;
 	struct moat_unit_entry planted[NU_MAX_PLANTED];
 	unsigned nplanted;
+	/* interrupt remapping: indexes handed out in order, records walk_irqs() reports */
+	unsigned irq_alloc_calls, irq_set_calls, irq_free_calls, fault_irq_calls;
+	uint32_t irq_next;
+	moat_status fail_irq;      /* returned by irq_alloc, irq_set, irq_free when not MOAT_OK */
+	struct moat_irq last_irq;  /* as the core passed it to the last irq_alloc */
+	struct moat_irq_dest last_dest;
+	const struct moat_irq_dest *fault_dest;
+	struct moat_unit_irq irq_recs[NU_IRQ_RECS];
+	unsigned nirq_recs;
 };
 
 static inline struct null_unit *nu_of(struct moat_unit *u)
@@ -120,7 +134,8 @@ static inline moat_status nu_invalidate(struct moat_unit *u, const struct moat_d
 	(void)diag;
 	if (nu->inval_calls < NU_LOG)
 		nu->log[nu->inval_calls] = (struct nu_inval){ dom->id, iova, size, tables_changed,
-							      moat_hosted_stats().pages_freed, u->sys->pool_count };
+							      moat_hosted_stats().pages_freed,
+							      nu->log_pool ? u->sys->pool_count : 0 };
 	nu->inval_calls++;
 	return nu->fail_inval;
 }
@@ -156,6 +171,83 @@ static inline moat_status nu_view(struct moat_unit *u, const struct moat_unit_vi
 	return st;
 }
 
+/* Interrupt remapping, trivially: index i gets data i; an IOAPIC's entry keeps trigger and polarity
+ * where the redirection entry has them (bits 15 and 13). */
+static inline moat_status nu_irq_alloc(struct moat_unit *u, struct moat_irq *irq, const struct moat_irq_dest *dest,
+				       struct moat_diag *diag)
+{
+	struct null_unit *nu = nu_of(u);
+
+	(void)diag;
+	nu->irq_alloc_calls++;
+	nu->last_irq = *irq;
+	nu->last_dest = *dest;
+	if (nu->fail_irq != MOAT_OK)
+		return nu->fail_irq;
+	irq->index = nu->irq_next;
+	nu->irq_next += irq->count;
+	irq->msi.address = 0xfee00000u;
+	irq->msi.data = irq->index;
+	if (irq->src.kind == MOAT_IRQ_IOAPIC)
+		irq->ioapic_rte = irq->index | ((uint64_t)dest->level << 15) | ((uint64_t)dest->active_low << 13);
+	return MOAT_OK;
+}
+
+static inline moat_status nu_irq_set(struct moat_unit *u, struct moat_irq *irq, unsigned sub,
+				     const struct moat_irq_dest *dest, struct moat_diag *diag)
+{
+	struct null_unit *nu = nu_of(u);
+
+	(void)irq;
+	(void)sub;
+	(void)diag;
+	nu->irq_set_calls++;
+	nu->last_dest = *dest;
+	return nu->fail_irq;
+}
+
+static inline moat_status nu_irq_free(struct moat_unit *u, struct moat_irq *irq, struct moat_diag *diag)
+{
+	(void)irq;
+	(void)diag;
+	nu_of(u)->irq_free_calls++;
+	return nu_of(u)->fail_irq;
+}
+
+static inline moat_status nu_walk_irqs(struct moat_unit *u, unsigned what, moat_unit_irq_fn fn, void *ctx)
+{
+	struct null_unit *nu = nu_of(u);
+
+	for (unsigned i = 0; i < nu->nirq_recs; i++) {
+		bool page = nu->irq_recs[i].kind == MOAT_UNIT_IRQ_PAGE;
+		moat_status st;
+
+		if (!(what & (page ? MOAT_UNIT_IRQ_WALK_PAGES : MOAT_UNIT_IRQ_WALK_ENTRIES)))
+			continue;
+		st = fn(ctx, &nu->irq_recs[i]);
+		if (st != MOAT_OK)
+			return st;
+	}
+	return MOAT_OK;
+}
+
+static inline moat_status nu_fault_irq(struct moat_unit *u, const struct moat_irq_dest *dest,
+				       struct moat_fault_irq_msi *msi, struct moat_diag *diag)
+{
+	struct null_unit *nu = nu_of(u);
+
+	(void)diag;
+	nu->fault_irq_calls++;
+	nu->fault_dest = dest;
+	if (dest && (u->flags & MOAT_UNIT_F_FAULT_MSI)) {
+		msi->segment = u->segment;
+		msi->rid = 0x0008;
+		msi->msg.address = 0xfee00000u | ((uint64_t)(dest->apic_id & 0xff) << 12);
+		msi->msg.data = dest->vector;
+	}
+	return MOAT_OK;
+}
+
 static const struct moat_unit_ops nu_ops = {
 	.attach = nu_attach,
 	.detach = nu_detach,
@@ -163,6 +255,11 @@ static const struct moat_unit_ops nu_ops = {
 	.invalidate = nu_invalidate,
 	.flush_all = nu_flush_all,
 	.view = nu_view,
+	.irq_alloc = nu_irq_alloc,
+	.irq_set = nu_irq_set,
+	.irq_free = nu_irq_free,
+	.walk_irqs = nu_walk_irqs,
+	.fault_irq = nu_fault_irq,
 };
 
 /* A null unit for every device of @segment (or for its description entry @desc_index >= 0). */

@@ -161,6 +161,7 @@ static void unmap_invalidates_once_with_its_range_before_release(void **state)
 	assert_int_equal(moat_system_add_unit(sys, &nu.unit), MOAT_OK);
 	assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
 	assert_int_equal(moat_domain_attach(&d, 0, 0x10, NULL), MOAT_OK);   /* the unit may cache d */
+	nu.log_pool = true;
 	assert_int_equal(moat_domain_map(&d, G1 + 0x4000, 0x800000, 0x4000, MOAT_PT_RW, NULL), MOAT_OK);
 	assert_int_equal(nu.inval_calls, 0);
 

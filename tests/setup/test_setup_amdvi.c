@@ -156,7 +156,7 @@ static void qemu_like_ivrs_is_negotiated_without_touching_the_hardware(void **st
 	assert_int_equal(f->ms.caps.fault_records, 255);
 	assert_int_equal(f->ms.sys.cfg.pt.format, MOAT_PT_AMD_V1);
 	assert_int_equal(f->ms.sys.cfg.pt.levels, 6);
-	assert_int_equal(f->su[0].unit.flags, MOAT_UNIT_F_INVAL_ON_MAP);
+	assert_int_equal(f->su[0].unit.flags, MOAT_UNIT_F_INVAL_ON_MAP | MOAT_UNIT_F_FAULT_MSI);
 	assert_int_equal(f->su[0].unit.desc_index, 0);
 	/* the whole device-id space, whatever the IVRS names (its highest id is 0x107) */
 	assert_int_equal(f->su[0].hw.amdvi.dt_described, 0x108);

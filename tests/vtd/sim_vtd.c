@@ -54,6 +54,23 @@ bool sim_vtd_inject_fault(struct sim_vtd *s, uint64_t lo, uint64_t hi)
 	return true;
 }
 
+/* ---- interrupt entry cache (6.5.2.7: G bit 4, IM 31:27, IIDX 47:32) ---- */
+
+static void iec_invalidate(struct sim_vtd *s, uint64_t d0)
+{
+	if (!((d0 >> 4) & 1)) {
+		memset(s->iec, 0, 65536 * sizeof(*s->iec));
+		s->iec_global++;
+		return;
+	}
+	unsigned im = (unsigned)field(d0, 31, 27);
+	uint32_t first = (uint32_t)field(d0, 47, 32) & ~((1u << im) - 1);
+
+	for (uint32_t i = first; i < first + (1u << im) && i < 65536; i++)
+		s->iec[i].valid = false;
+	s->iec_index++;
+}
+
 /* ---- invalidation queue ---- */
 
 static void queue_run(struct sim_vtd *s)
@@ -80,6 +97,8 @@ static void queue_run(struct sim_vtd *s)
 			s->desc[s->ndesc][1] = d[1];
 			s->ndesc++;
 		}
+		if (type == 4)
+			iec_invalidate(s, d[0]);
 		if (type == 5) {
 			if ((d[0] >> 5) & 1) {
 				uint32_t *status = moat_plat_phys_to_virt(d[1] & ~3ull);
@@ -131,6 +150,7 @@ static void gcmd_write(struct sim_vtd *s, uint32_t v)
 	if (v & SIM_SFL)
 		next |= SIM_SFL;
 	if (v & SIM_SIRTP) {
+		s->irta_latched = s->irta;
 		s->gsts &= ~SIM_SIRTP;
 		next &= ~SIM_SIRTP;
 		if (!(s->stuck & SIM_SIRTP))
@@ -317,6 +337,9 @@ struct sim_vtd *sim_vtd_new(uint64_t base, uint64_t cap, uint64_t ecap)
 
 	if (!s)
 		abort();
+	s->iec = calloc(65536, sizeof(*s->iec));
+	if (!s->iec)
+		abort();
 	s->base = base;
 	s->size = 4096;
 	s->ver = 0x10;
@@ -339,6 +362,7 @@ void sim_vtd_free(struct sim_vtd *s)
 	if (!s)
 		return;
 	moat_hosted_mmio_remove(s->base);
+	free(s->iec);
 	free(s);
 }
 
@@ -369,4 +393,130 @@ unsigned sim_vtd_count_writes(const struct sim_vtd *s, uint32_t off)
 	for (unsigned i = 0; i < s->nlog; i++)
 		n += s->log[i].off == off;
 	return n;
+}
+
+/* ---- interrupt requests (chapter 5) ---- */
+
+static bool blocked(struct sim_vtd *s, struct sim_vtd_irq *out, unsigned reason, uint32_t index, uint16_t rid, bool fpd)
+{
+	out->delivered = false;
+	out->reason = reason;
+	out->index = index;
+	/* Fault record (10.4.14): FI[63:48] the index, FR 39:32, SID 15:0; T1 = 0 (a write). */
+	if (!fpd)
+		sim_vtd_inject_fault(s, (uint64_t)index << 48, ((uint64_t)reason << 32) | rid);
+	return false;
+}
+
+/* A compatibility-format message (Intel SDM vol. 3, 11.11): destination 19:12, RH 3, DM 2;
+ * vector 7:0, delivery mode 10:8, level 15. */
+static bool compat(struct sim_vtd_irq *out, uint64_t addr, uint32_t data)
+{
+	out->delivered = true;
+	out->remapped = false;
+	out->dest = (uint32_t)field(addr, 19, 12);
+	out->rh = (addr >> 3) & 1;
+	out->logical = (addr >> 2) & 1;
+	out->vector = (uint8_t)data;
+	out->delivery = (uint8_t)field(data, 10, 8);
+	out->level = (data >> 15) & 1;
+	return true;
+}
+
+/* Requester @rid against the entry's SID under SQ (9.10: 01b ignore SID[2], 10b [2:1], 11b [2:0]). */
+static bool sid_matches(uint64_t hi, uint16_t rid)
+{
+	unsigned svt = (unsigned)field(hi, 19, 18), sq = (unsigned)field(hi, 17, 16);
+	uint16_t sid = (uint16_t)hi;
+	static const uint16_t ignore[4] = { 0, 0x4, 0x6, 0x7 };
+
+	if (svt == 0)
+		return true;
+	if (svt == 1)
+		return ((sid ^ rid) & ~ignore[sq]) == 0;
+	/* 10b: the requester's bus in SID[15:8]..SID[7:0] */
+	return (rid >> 8) >= (sid >> 8) && (rid >> 8) <= (sid & 0xff);
+}
+
+bool sim_vtd_msi(struct sim_vtd *s, uint16_t rid, uint64_t addr, uint32_t data, struct sim_vtd_irq *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!(s->gsts & SIM_IRE))
+		return compat(out, addr, data);
+	/* Interrupt format (5.1.5.2): bit 4 of the address. */
+	if (!((addr >> 4) & 1)) {
+		if (s->gsts & SIM_CFI)
+			return compat(out, addr, data);
+		return blocked(s, out, 0x25, 0, rid, false);
+	}
+	uint32_t handle = (uint32_t)field(addr, 19, 5) | (uint32_t)((addr >> 2) & 1) << 15;
+	uint32_t index = handle;
+	if ((addr >> 3) & 1) {                         /* SHV: the data is the subhandle */
+		if (data >> 16)
+			return blocked(s, out, 0x20, handle, rid, false);
+		index = handle + (data & 0xffff);
+	}
+	uint32_t entries = 2u << field(s->irta_latched, 3, 0);
+	if (index >= entries || index > 0xffff)
+		return blocked(s, out, 0x21, index & 0xffff, rid, false);
+
+	struct sim_iec *c = &s->iec[index];
+	uint64_t lo, hi;
+	if (c->valid) {
+		lo = c->lo;
+		hi = c->hi;
+		out->cached = true;
+	} else {
+		uint64_t *e = moat_plat_phys_to_virt((s->irta_latched & ~0xfffull) + index * 16ull);
+		if (!e)
+			return blocked(s, out, 0x23, index, rid, false);
+		lo = e[0];
+		hi = e[1];
+		/* Only present entries are cached. */
+		if (lo & 1) {
+			c->valid = true;
+			c->lo = lo;
+			c->hi = hi;
+		}
+	}
+	bool fpd = (lo >> 1) & 1, eime = (s->irta_latched >> 11) & 1;
+	if (!(lo & 1))
+		return blocked(s, out, 0x22, index, rid, fpd);
+	/* Reserved: 14:12, 31:24, IM without posted-interrupt support, xAPIC DST bits other than 15:8,
+	 * high 63:20, SVT 11b. */
+	uint64_t rsvd_lo = (7ull << 12) | (0xffull << 24) | (eime ? 0 : 0xffff00ff00000000ull) |
+			   (((s->cap >> 59) & 1) ? 0 : 1ull << 15);
+	if ((lo & rsvd_lo) || (hi >> 20) || field(hi, 19, 18) == 3)
+		return blocked(s, out, 0x24, index, rid, fpd);
+	if (!sid_matches(hi, rid))
+		return blocked(s, out, 0x26, index, rid, fpd);
+
+	out->delivered = true;
+	out->remapped = true;
+	out->index = index;
+	out->vector = (uint8_t)field(lo, 23, 16);
+	out->dest = eime ? (uint32_t)(lo >> 32) : (uint32_t)field(lo, 47, 40);
+	out->logical = (lo >> 2) & 1;
+	out->rh = (lo >> 3) & 1;
+	out->level = (lo >> 4) & 1;
+	out->delivery = (uint8_t)field(lo, 7, 5);
+	return true;
+}
+
+bool sim_vtd_ioapic(struct sim_vtd *s, uint16_t rid, uint64_t rte, struct sim_vtd_irq *out)
+{
+	uint64_t addr;
+	uint32_t data;
+
+	/* 5.1.5.1: bit 48 interrupt format; handle 63:49 and bit 11; vector 7:0, trigger 15. */
+	if ((rte >> 48) & 1) {
+		uint32_t handle = (uint32_t)field(rte, 63, 49) | (uint32_t)((rte >> 11) & 1) << 15;
+
+		addr = 0xfee00000ull | (uint64_t)(handle & 0x7fff) << 5 | 1u << 4 | (uint64_t)(handle >> 15) << 2;
+		data = (uint32_t)(rte & 0xff) | (uint32_t)((rte >> 15) & 1) << 15;
+	} else {
+		addr = 0xfee00000ull | field(rte, 63, 56) << 12 | ((rte >> 11) & 1) << 2;
+		data = (uint32_t)(rte & 0x7ff) | (uint32_t)((rte >> 15) & 1) << 15;
+	}
+	return sim_vtd_msi(s, rid, addr, data, out);
 }

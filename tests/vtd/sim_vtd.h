@@ -11,6 +11,13 @@
  * logged, and rule violations are counted, so tests can check order and discipline.
  * Failure knobs: status bits that never change, stuck invalidation registers, a queue that never
  * runs, a delay before GCMD takes effect, a queue error or time-out on a chosen descriptor.
+ *
+ * Interrupt remapping (chapter 5): IRTA latched by SIRTP, IRE and CFI, interrupt-entry-cache
+ * invalidation descriptors (global and index-selective), and an interrupt entry cache: an entry
+ * once read is used until an invalidation drops it, so a test sees a missing invalidation.
+ * sim_vtd_msi() resolves an interrupt message as the hardware would, with every check of section
+ * 5.1 (format, handle, table size, present, reserved fields, source-id verification) and the
+ * fault it records (reasons 20h-26h).
  */
 #ifndef MOAT_TEST_SIM_VTD_H
 #define MOAT_TEST_SIM_VTD_H
@@ -74,7 +81,7 @@ struct sim_vtd {
 	uint32_t pmen;
 	uint64_t iqh, iqt, iqa;
 	uint32_t ics;
-	uint64_t iqercd, irta;
+	uint64_t iqercd, irta, irta_latched;
 	uint64_t frcd[SIM_NFR_MAX][2];
 	unsigned frcd_next;
 
@@ -100,7 +107,37 @@ struct sim_vtd {
 	unsigned bad_access;             /* accesses of a wrong width or to unknown registers */
 	unsigned faults_dropped;
 	unsigned gsts_reads;
+	unsigned iec_global, iec_index;  /* interrupt-entry-cache invalidations executed */
+	/* interrupt entry cache, one slot per index (65536) */
+	struct sim_iec {
+		bool valid;
+		uint64_t lo, hi;
+	} *iec;
 };
+
+/* What the unit does with an interrupt message (sim_vtd_msi()). */
+struct sim_vtd_irq {
+	bool delivered;
+	bool remapped;              /* through an entry (else compatibility format, or remapping off) */
+	unsigned reason;            /* blocked: the fault reason (20h-26h) */
+	uint32_t index;             /* remapped: the entry */
+	uint8_t vector;
+	uint32_t dest;              /* APIC id (xAPIC: 8 bits, x2APIC with EIME: 32) */
+	bool logical, level, rh;
+	uint8_t delivery;
+	bool cached;                /* the entry came from the interrupt entry cache */
+};
+
+/*
+ * Resolve an interrupt request: @addr / @data written by requester @rid (the source id of the
+ * request). Fills @out and returns out->delivered. A blocked remappable request records a fault
+ * (FI[63:48] = index, reason, source id) unless the entry has FPD.
+ */
+bool sim_vtd_msi(struct sim_vtd *s, uint16_t rid, uint64_t addr, uint32_t data, struct sim_vtd_irq *out);
+
+/* The message an IOAPIC sends for redirection entry @rte (remappable or compatibility format),
+ * resolved as sim_vtd_msi() with the IOAPIC's source id @rid. */
+bool sim_vtd_ioapic(struct sim_vtd *s, uint16_t rid, uint64_t rte, struct sim_vtd_irq *out);
 
 /* Allocate a unit at @base with @cap / @ecap, PMEN off, and register it with the hosted platform. */
 struct sim_vtd *sim_vtd_new(uint64_t base, uint64_t cap, uint64_t ecap);

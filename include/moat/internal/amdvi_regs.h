@@ -56,7 +56,8 @@
 #define   AMDVI_CTRL_PPR_INT_EN AMDVI_BIT(14)
 #define   AMDVI_CTRL_PPR_EN AMDVI_BIT(15)
 #define   AMDVI_CTRL_GT_EN AMDVI_BIT(16)
-#define   AMDVI_CTRL_GA_EN AMDVI_BIT(17)
+#define   AMDVI_CTRL_GA_EN AMDVI_BIT(17)         /* 128-bit interrupt remapping entries (GA mode) */
+#define   AMDVI_CTRL_XT_EN AMDVI_BIT(50)         /* 32-bit x2APIC destinations in those entries */
 /* The bits Moat turns on and off; every other control bit is kept as found (firmware's choice). */
 #define   AMDVI_CTRL_RUN_BITS (AMDVI_CTRL_IOMMU_EN | AMDVI_CTRL_EVENT_LOG_EN | AMDVI_CTRL_CMDBUF_EN)
 /* The bits Moat copies from the IVHD flags field (section 5.2, IVHD: HtTunEn, PassPW, ResPassPW, Isoc,
@@ -124,8 +125,41 @@
 #define AMDVI_DTE1_SA AMDVI_BIT(34)               /* suppress repeated events */
 #define AMDVI_DTE1_IOCTL AMDVI_MASK(36, 35)       /* port I/O: 00b aborted */
 #define AMDVI_DTE1_SYSMGT AMDVI_MASK(41, 40)      /* system management messages: 00b aborted */
-/* Quadword 2 (bits 191:128): interrupt remapping (unused: IV = 0) */
-#define AMDVI_DTE2_IV AMDVI_BIT(0)
+/* Quadword 2 (bits 191:128): interrupt remapping (2.2.5); one quadword, so one store changes it */
+#define AMDVI_DTE2_IV AMDVI_BIT(0)                /* interrupt map valid (else interrupts pass unmapped) */
+#define AMDVI_DTE2_INT_TAB_LEN AMDVI_MASK(4, 1)   /* the table has 2^IntTabLen entries (0 .. 11) */
+#define AMDVI_DTE2_IG AMDVI_BIT(5)                /* ignore unmapped interrupts: no event (Moat keeps 0) */
+#define AMDVI_DTE2_INT_ROOT AMDVI_MASK(51, 6)     /* interrupt table root, 128-byte aligned */
+#define AMDVI_DTE2_INIT_PASS AMDVI_BIT(56)        /* INIT messages pass through */
+#define AMDVI_DTE2_EINT_PASS AMDVI_BIT(57)        /* ExtInt messages pass through */
+#define AMDVI_DTE2_NMI_PASS AMDVI_BIT(58)         /* NMIs pass through */
+#define AMDVI_DTE2_INT_CTL AMDVI_MASK(61, 60)     /* fixed and arbitrated interrupts: */
+#define   AMDVI_INTCTL_ABORT 0u                   /*   target abort */
+#define   AMDVI_INTCTL_FORWARD 1u                 /*   forwarded unmapped */
+#define   AMDVI_INTCTL_REMAP 2u                   /*   remapped through the table (11b reserved) */
+#define AMDVI_DTE2_LINT0_PASS AMDVI_BIT(62)       /* LINT0 passes through */
+#define AMDVI_DTE2_LINT1_PASS AMDVI_BIT(63)       /* LINT1 passes through */
+#define AMDVI_DTE2_PASS (AMDVI_DTE2_INIT_PASS | AMDVI_DTE2_EINT_PASS | AMDVI_DTE2_NMI_PASS | AMDVI_DTE2_LINT0_PASS | \
+			 AMDVI_DTE2_LINT1_PASS)
+
+/*
+ * Interrupt remapping table entries (2.2.5): the offset is MSI data bits 10:0. Basic format: 32
+ * bits, written with one store. GA format (Control.GAEn): 128 bits, the destination split between
+ * the quadwords (bits 23:0 in the low one, 31:24 in the high one) and the vector in the high one.
+ */
+#define AMDVI_IRTE_REMAP_EN AMDVI_BIT(0)          /* remapping enabled (else the interrupt is aborted) */
+#define AMDVI_IRTE_SUP_IOPF AMDVI_BIT(1)          /* suppress the IO_PAGE_FAULT event (Moat keeps 0) */
+#define AMDVI_IRTE_INT_TYPE AMDVI_MASK(4, 2)      /* 000b fixed, 001b arbitrated */
+#define AMDVI_IRTE_RQ_EOI AMDVI_BIT(5)
+#define AMDVI_IRTE_DM AMDVI_BIT(6)                /* destination mode: 1 logical */
+#define AMDVI_IRTE_GUEST_MODE AMDVI_BIT(7)        /* GA format: posted to a guest (Moat keeps 0) */
+#define AMDVI_IRTE_DEST AMDVI_MASK(15, 8)         /* basic: the 8-bit APIC id */
+#define AMDVI_IRTE_VECTOR AMDVI_MASK(23, 16)      /* basic: the vector */
+#define AMDVI_IRTE_GA_LO_DEST AMDVI_MASK(31, 8)   /* GA: destination[23:0] */
+#define AMDVI_IRTE_GA_HI_VECTOR AMDVI_MASK(7, 0)  /* GA: the vector */
+#define AMDVI_IRTE_GA_HI_DEST AMDVI_MASK(63, 56)  /* GA: destination[31:24] */
+#define AMDVI_MSI_ADDR_BASE 0xfee00000u
+#define AMDVI_MSI_DATA_OFFSET AMDVI_MASK(10, 0)   /* the entry's offset in the device's table */
 
 /* ---------------------------------------------------------------------------------------------
  * Commands (section 2.4): 128 bits, two quadwords; the opcode is bits 63:60 of the first.
@@ -150,6 +184,9 @@
 
 /* INVALIDATE_DEVTAB_ENTRY: quadword 0 */
 #define AMDVI_IDE0_DEVICE_ID AMDVI_MASK(15, 0)
+
+/* INVALIDATE_INTERRUPT_TABLE: quadword 0 (2.4.5) */
+#define AMDVI_IIT0_DEVICE_ID AMDVI_MASK(15, 0)
 
 /* INVALIDATE_IOMMU_PAGES */
 #define AMDVI_IIP0_PASID AMDVI_MASK(19, 0)
@@ -181,6 +218,8 @@
 #define AMDVI_EV0_TYPE2 AMDVI_MASK(58, 57)        /* hardware errors: 00b master abort, 01b target
 						     abort, 10b data error */
 #define AMDVI_EV0_TYPE3 AMDVI_MASK(59, 57)        /* INVALID_DEVICE_REQUEST: the request type */
+#define   AMDVI_IDR_INTERRUPT_ABORTED 5u          /*   posted write to the interrupt range from a
+						     device whose IntCtl is 00b */
 
 #define AMDVI_EV_ILLEGAL_DEV_TABLE_ENTRY 0x1u     /* 2.5.2 */
 #define AMDVI_EV_IO_PAGE_FAULT 0x2u               /* 2.5.3 */

@@ -23,6 +23,7 @@
 
 #include <moat/diag.h>
 #include <moat/fault.h>
+#include <moat/irq.h>
 #include <moat/moat.h>
 #include <moat/pages.h>
 #include <moat/status.h>
@@ -36,6 +37,8 @@ extern "C" {
 					  names (used when the unit has no description entry) */
 #define MOAT_UNIT_F_INVAL_ON_MAP 0x2u  /* caches not-present entries (VT-d caching mode): invalidate
 					  after a map too */
+#define MOAT_UNIT_F_FAULT_MSI    0x4u  /* its fault interrupt is an MSI of its own PCI function, which
+					  the host programs (struct moat_fault_irq_msi) */
 
 /* A device as a unit's hardware tables say it translates. */
 struct moat_unit_dev {
@@ -106,6 +109,42 @@ struct moat_unit_view_fns {
 	moat_status (*entry)(void *ctx, const struct moat_unit_entry *e);
 };
 
+/* What walk_irqs() reports: one record of a unit's interrupt remapping, from the live tables. */
+enum moat_unit_irq_kind {
+	MOAT_UNIT_IRQ_ENTRY = 1,   /* a table entry that is present, or that Moat's records say is allocated */
+	MOAT_UNIT_IRQ_DEVICE = 2,  /* AMD-Vi: the interrupt fields of a device-table entry */
+	MOAT_UNIT_IRQ_PAGE = 3,    /* a page of an interrupt table, or of Moat's records of one */
+	MOAT_UNIT_IRQ_STATE = 4,   /* the unit's remapping as a whole */
+};
+
+struct moat_unit_irq {
+	enum moat_unit_irq_kind kind;
+	uint16_t rid;         /* ENTRY: VT-d: the source id the entry checks; AMD-Vi: the device id whose
+				 table holds it. DEVICE: the device id */
+	uint16_t owner;       /* ENTRY: the requester id Moat allocated it for (when allocated) */
+	uint32_t index;       /* ENTRY: its index in the table */
+	uint64_t raw[2];      /* ENTRY: the entry as stored (a 32-bit AMD-Vi entry in raw[0]);
+				 DEVICE: quadword 2 of the device-table entry in raw[0] */
+	uint64_t phys;        /* PAGE: the page; ENTRY: the physical address of the entry */
+	bool present;         /* ENTRY: delivers (VT-d P, AMD-Vi RemapEn) */
+	bool allocated;       /* ENTRY: Moat's records say it allocated it */
+	bool verified;        /* ENTRY: checks the requester (VT-d SVT 01b or 10b; AMD-Vi: by table) */
+	bool source_ok;       /* ENTRY: checks exactly the requester Moat allocated it for */
+	bool remapped;        /* DEVICE: IV = 1 */
+	bool forwards;        /* DEVICE: IntCtl lets fixed and arbitrated interrupts pass unmapped (01b,
+				 or the reserved 11b) */
+	bool table_ok;        /* DEVICE: blocks, or remaps through the table Moat made for this device */
+	bool as_set;          /* STATE: remapping on, through Moat's table, compatibility format as the
+				 host asked */
+};
+
+/* walk_irqs() @what bits */
+#define MOAT_UNIT_IRQ_WALK_PAGES   0x1u   /* PAGE records (cheap: no table entry is read) */
+#define MOAT_UNIT_IRQ_WALK_ENTRIES 0x2u   /* ENTRY, DEVICE and STATE records */
+
+/* Callback of walk_irqs(): MOAT_OK to go on, anything else stops the walk (and is returned). */
+typedef moat_status (*moat_unit_irq_fn)(void *ctx, const struct moat_unit_irq *rec);
+
 struct moat_unit_ops {
 	/* Make @rid translate through @dom (replacing any domain it had), and invalidate what the
 	 * hardware may have cached for that device. Required. */
@@ -134,6 +173,32 @@ struct moat_unit_ops {
 	/* Read and clear pending fault records, as moat_fault_poll() describes. Optional. */
 	moat_status (*fault_poll)(struct moat_unit *u, struct moat_fault *out, unsigned max,
 				  struct moat_fault_poll *res);
+
+	/*
+	 * Interrupt remapping (moat/irq.h). Optional: a unit without irq_alloc cannot remap. The core
+	 * checks the arguments it can (kinds, counts, vectors, delivery modes) and routes; the
+	 * driver checks the rest (remapping on, destinations it can reach) before it writes anything.
+	 * irq_alloc: @irq has src (rid resolved for IOAPIC and HPET), count and unit set; fill index,
+	 * table_rid, msi or ioapic_rte. All or nothing: on error no entry stays allocated.
+	 * irq_set: entry @sub of @irq delivers @dest (ioapic_rte updated when it depends on it).
+	 * irq_free: the entries of @irq not present, invalidated, then free; on an invalidation error
+	 * they stay allocated (never reused) and the call may be repeated.
+	 */
+	moat_status (*irq_alloc)(struct moat_unit *u, struct moat_irq *irq, const struct moat_irq_dest *dest,
+				 struct moat_diag *diag);
+	moat_status (*irq_set)(struct moat_unit *u, struct moat_irq *irq, unsigned sub, const struct moat_irq_dest *dest,
+			       struct moat_diag *diag);
+	moat_status (*irq_free)(struct moat_unit *u, struct moat_irq *irq, struct moat_diag *diag);
+	/* Report what @what asks for (MOAT_UNIT_IRQ_WALK_*), from the live tables, for the auditor.
+	 * Optional; a unit whose remapping is off reports nothing. */
+	moat_status (*walk_irqs)(struct moat_unit *u, unsigned what, moat_unit_irq_fn fn, void *ctx);
+	/*
+	 * Fault or event interrupt to @dest (NULL: off). A unit with MOAT_UNIT_F_FAULT_MSI fills
+	 * *@msi with the MSI the host must program into its PCI function; others program their own
+	 * registers and leave *@msi alone. Optional: without it the unit is polled only.
+	 */
+	moat_status (*fault_irq)(struct moat_unit *u, const struct moat_irq_dest *dest, struct moat_fault_irq_msi *msi,
+				 struct moat_diag *diag);
 };
 
 /* One IOMMU unit. Caller (driver) storage; set the fields above "core" before

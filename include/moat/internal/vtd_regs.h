@@ -151,7 +151,10 @@
 #define   VTD_IQERCD_IQEI VTD_MASK(3, 0)
 #define   VTD_IQERCD_ITESID VTD_MASK(47, 32)
 #define   VTD_IQERCD_ICESID VTD_MASK(63, 48)
-#define VTD_IRTA_REG 0xb8                      /* 64: Interrupt Remapping Table Address */
+#define VTD_IRTA_REG 0xb8                      /* 64: Interrupt Remapping Table Address (10.4) */
+#define   VTD_IRTA_IRTA VTD_MASK(63, 12)       /* base: 4 KiB aligned, and aligned to its size when larger */
+#define   VTD_IRTA_EIME VTD_BIT(11)            /* extended interrupt mode: 32-bit (x2APIC) destinations */
+#define   VTD_IRTA_S VTD_MASK(3, 0)            /* size: 2^(S + 1) entries */
 
 /* IOTLB registers, at ECAP.IRO * 16 (10.4.8) */
 #define VTD_IVA_OFF 0x0                        /* 64: Invalidate Address */
@@ -235,6 +238,56 @@
 #define   VTD_DESC_WAIT_FN VTD_BIT(6)          /* fence */
 #define   VTD_DESC_WAIT_SDATA VTD_MASK(63, 32)
 #define   VTD_DESC_WAIT_HI_SADDR VTD_MASK(63, 2) /* status address, 4-byte aligned */
+
+/*
+ * Interrupt remapping table entry, remapped format (9.10): 128 bits. The delivery fields are all
+ * in the low quadword, the source-id check in the high one, so a change of destination or vector
+ * is one 64-bit store, and the source check is written while the entry is not present.
+ */
+#define VTD_IRTE_LO_P VTD_BIT(0)               /* present */
+#define VTD_IRTE_LO_FPD VTD_BIT(1)             /* fault processing disable */
+#define VTD_IRTE_LO_DM VTD_BIT(2)              /* destination mode: 1 logical */
+#define VTD_IRTE_LO_RH VTD_BIT(3)              /* redirection hint */
+#define VTD_IRTE_LO_TM VTD_BIT(4)              /* trigger mode: 1 level */
+#define VTD_IRTE_LO_DLM VTD_MASK(7, 5)         /* delivery mode */
+#define VTD_IRTE_LO_AVAIL VTD_MASK(11, 8)      /* available to software */
+#define VTD_IRTE_LO_IM VTD_BIT(15)             /* IRTE mode: 1 posted (Moat never writes it) */
+#define VTD_IRTE_LO_V VTD_MASK(23, 16)         /* vector */
+#define VTD_IRTE_LO_DST VTD_MASK(63, 32)       /* destination: x2APIC id (EIME), else DST[15:8] */
+#define VTD_IRTE_LO_DST_XAPIC VTD_MASK(47, 40) /* the 8-bit APIC id in xAPIC mode */
+#define VTD_IRTE_LO_RSVD (VTD_MASK(14, 12) | VTD_MASK(31, 24))
+#define VTD_IRTE_HI_SID VTD_MASK(15, 0)        /* source id */
+#define VTD_IRTE_HI_SQ VTD_MASK(17, 16)        /* source-id qualifier: SID bits 2:0 ignored (01 bit 2, ...) */
+#define VTD_IRTE_HI_SVT VTD_MASK(19, 18)       /* source validation type */
+#define   VTD_SVT_NONE 0u                      /* no check */
+#define   VTD_SVT_SID 1u                       /* requester id == SID (under SQ) */
+#define   VTD_SVT_BUS 2u                       /* requester bus in SID[15:8]..SID[7:0] */
+#define VTD_IRTE_HI_CHECK (VTD_IRTE_HI_SID | VTD_IRTE_HI_SQ | VTD_IRTE_HI_SVT)
+#define VTD_IRTE_PER_PAGE 256u
+
+/* Remappable MSI address (5.1.5.2); the data is the subhandle when SHV is set. */
+#define VTD_MSI_ADDR_BASE 0xfee00000u
+#define VTD_MSI_ADDR_HANDLE VTD_MASK(19, 5)    /* handle[14:0] */
+#define VTD_MSI_ADDR_REMAP VTD_BIT(4)          /* interrupt format: 1 remappable */
+#define VTD_MSI_ADDR_SHV VTD_BIT(3)            /* subhandle valid: index = handle + data[15:0] */
+#define VTD_MSI_ADDR_HANDLE15 VTD_BIT(2)       /* handle[15] */
+
+/* Remappable IOAPIC redirection table entry (5.1.5.1). */
+#define VTD_RTE_VECTOR VTD_MASK(7, 0)          /* must equal the entry's vector (EOI matching) */
+#define VTD_RTE_HANDLE15 VTD_BIT(11)
+#define VTD_RTE_POLARITY VTD_BIT(13)
+#define VTD_RTE_TRIGGER VTD_BIT(15)
+#define VTD_RTE_REMAP VTD_BIT(48)              /* interrupt format: 1 remappable */
+#define VTD_RTE_HANDLE VTD_MASK(63, 49)        /* handle[14:0] */
+
+/* Fault event interrupt: compatibility-format message (10.4.11-10.4.13); the remapping hardware's
+ * own interrupts are not remapped. */
+#define VTD_FEDATA_VECTOR VTD_MASK(7, 0)
+#define VTD_FEDATA_DLM VTD_MASK(10, 8)
+#define VTD_FEADDR_DEST VTD_MASK(19, 12)       /* APIC id[7:0] */
+#define VTD_FEADDR_RH VTD_BIT(3)
+#define VTD_FEADDR_DM VTD_BIT(2)
+#define VTD_FEUADDR_DEST_HI VTD_MASK(31, 8)    /* x2APIC id[31:8] (EIM units) */
 
 /* Address widths of the legacy-mode second-level tables: 3, 4, 5 levels. */
 #define VTD_LEVELS_MIN 3u
