@@ -225,10 +225,12 @@ moat_status moat_dma_map(struct moat_dma *d, uint64_t phys, uint64_t len, enum m
  * moat_dma_unmap() - end the mapping moat_dma_map() returned as @iova, with its @len and @dir.
  * Strict: returns after the invalidation completed (one call). Deferred: the entries are gone when
  * it returns; the IOVAs are queued (and the queue flushed when full or past the time bound).
+ * IOVAs are checked against the IOVA space (iova_last, which lies past 2^52 by default in 5-level
+ * VT-d and 5- or 6-level AMD-Vi domains), never against the physical-address limit.
  * Returns MOAT_OK; MOAT_ERR_NOT_FOUND (no live mapping starts in @iova's page: never mapped or
- * already unmapped); MOAT_ERR_INVALID_ARG (NULL, bad @dir, or @len, @dir or @iova's offset in its
- * page differ from the map's, or it was a list); on these nothing changed, and @diag names the
- * IOVA. MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE: the mapping is ended but an invalidation failed
+ * already unmapped); MOAT_ERR_INVALID_ARG (NULL, bad @dir, @len 0, a range wrapping or passing
+ * iova_last, or @len, @dir or @iova's offset in its page differ from the map's, or it was a list);
+ * on these nothing changed, and @diag names the IOVA. MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE: the mapping is ended but an invalidation failed
  * (strict: its IOVAs are never reused; deferred: the queue is kept for the next flush).
  */
 moat_status moat_dma_unmap(struct moat_dma *d, uint64_t iova, uint64_t len, enum moat_dma_dir dir,

@@ -51,6 +51,11 @@ static inline bool translates(struct fix *f, uint64_t iova, uint64_t *phys, unsi
 	return moat_domain_translate(&f->dom, iova, phys, prot, NULL) == MOAT_OK;
 }
 
+static inline bool translates_in(struct moat_domain *dom, uint64_t iova, uint64_t *phys)
+{
+	return moat_domain_translate(dom, iova, phys, NULL, NULL) == MOAT_OK;
+}
+
 static inline unsigned dir_prot(enum moat_dma_dir dir)
 {
 	return dir == MOAT_DMA_TO_DEVICE ? MOAT_PT_READ : dir == MOAT_DMA_FROM_DEVICE ? MOAT_PT_WRITE : MOAT_PT_RW;

@@ -713,6 +713,58 @@ static void a_large_buffer_maps_where_small_ones_were(void **state)
 	fix_down(&f);
 }
 
+/*
+ * The default IOVA space of a 5-level VT-d or a 5- or 6-level AMD-Vi domain reaches 2^56 (past the
+ * 2^52 physical limit): a buffer mapped at its top unmaps like any other, and the device loses it.
+ */
+static void mappings_at_the_top_of_a_wide_iova_space_unmap(void **state)
+{
+	(void)state;
+	static const struct { enum moat_pt_format format; unsigned levels; } wide[] = {
+		{ MOAT_PT_VTD_SL, 5 }, { MOAT_PT_AMD_V1, 5 }, { MOAT_PT_AMD_V1, 6 },
+	};
+
+	for (unsigned i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+		struct moat_system_config cfg = t_config(ALL_SIZES);
+		const struct moat_dma_sg sg[2] = { { 0x52000000, 0x1000 }, { 0x52400800, 0x800 } };
+		struct moat_system sys;
+		struct null_unit nu;
+		struct moat_domain dom;
+		static struct moat_dma dma;
+		struct moat_diag diag;
+		uint64_t iova, phys = 0;
+
+		cfg.pt.format = wide[i].format;
+		cfg.pt.levels = wide[i].levels;
+		assert_int_equal(moat_system_init(&sys, &cfg), MOAT_OK);
+		nu_init(&nu, 0, -1);
+		assert_int_equal(moat_system_add_unit(&sys, &nu.unit), MOAT_OK);
+		assert_int_equal(moat_domain_create(&sys, &dom), MOAT_OK);
+		assert_int_equal(moat_domain_attach(&dom, 0, 0x10, NULL), MOAT_OK);
+		assert_int_equal(moat_dma_init(&dma, &dom, NULL, NULL), MOAT_OK);
+		assert_int_equal(moat_dma_map(&dma, 0x51000040, 0x2000, MOAT_DMA_BIDIRECTIONAL, 0, &iova, NULL), MOAT_OK);
+		assert_true(iova >= 1ull << 52);   /* the highest fit: near 2^56 */
+		assert_true(translates_in(&dom, iova, &phys));
+		assert_int_equal(phys, 0x51000040);
+		assert_int_equal(moat_dma_unmap(&dma, iova, 0x2000, MOAT_DMA_BIDIRECTIONAL, &diag), MOAT_OK);
+		assert_false(translates_in(&dom, iova, NULL));
+		/* a list there too */
+		assert_int_equal(moat_dma_map_sg(&dma, sg, 2, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+		assert_true(iova >= 1ull << 52);
+		assert_int_equal(moat_dma_unmap_sg(&dma, iova, sg, 2, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+		assert_false(translates_in(&dom, moat_dma_sg_iova(sg, 1, iova), NULL));
+		/* past the IOVA space: a bad argument, not a mapping that might exist */
+		assert_int_equal(moat_dma_unmap(&dma, 1ull << 56, 0x1000, MOAT_DMA_TO_DEVICE, &diag), MOAT_ERR_INVALID_ARG);
+		assert_int_equal(moat_dma_unmap(&dma, (1ull << 56) - 0x1000, 0x2000, MOAT_DMA_TO_DEVICE, NULL),
+				 MOAT_ERR_INVALID_ARG);
+		assert_int_equal(moat_dma_unmap_sg(&dma, 1ull << 56, sg, 2, MOAT_DMA_TO_DEVICE, NULL), MOAT_ERR_INVALID_ARG);
+		assert_int_equal(moat_dma_fini(&dma), MOAT_OK);
+		assert_int_equal(moat_domain_detach(&sys, 0, 0x10, NULL), MOAT_OK);
+		assert_int_equal(moat_domain_destroy(&dom), MOAT_OK);
+		assert_int_equal(moat_system_fini(&sys), MOAT_OK);
+	}
+}
+
 /* moat_dma_fini() ends every live mapping and the queue under one invalidation. */
 static void fini_unmaps_everything_at_once(void **state)
 {
@@ -759,6 +811,7 @@ int main(void)
 		cmocka_unit_test(out_of_memory_fails_cleanly),
 		cmocka_unit_test(memory_is_bounded_and_reported),
 		cmocka_unit_test(fini_unmaps_everything_at_once),
+		cmocka_unit_test(mappings_at_the_top_of_a_wide_iova_space_unmap),
 		cmocka_unit_test(the_limit_holds_across_cpus),
 		cmocka_unit_test(records_stay_close_to_home_through_churn),
 		cmocka_unit_test(a_large_buffer_maps_where_small_ones_were),
