@@ -54,7 +54,8 @@
  * Lock order: the struct moat_dma's lock, the allocator's locks, the system's lock, a unit's.
  * Rules: the core's moat_domain_map()/moat_domain_unmap() must not be used on a domain a struct
  * moat_dma serves (its tables are edited without the system's lock); one struct moat_dma per domain
- * (a second moat_dma_init() on it fails); moat_dma_fini() before the domain is destroyed; IOMMU
+ * (a second moat_dma_init() on it, or of a live struct moat_dma, fails and changes nothing);
+ * moat_dma_fini() before the domain is destroyed; IOMMU
  * units added after moat_dma_init() are invalidated on unmaps but not looked at for caching
  * not-present entries (add units first, as bring-up does). An unmap racing the map of the same
  * IOVA on another CPU (a driver bug) may find no mapping; two unmaps of one mapping at once end it
@@ -186,10 +187,11 @@ struct moat_dma {
  * moat_dma_init() - serve @dom (a live domain of its system, not the host identity domain) with
  * @cfg (NULL: strict and the defaults). Allocates the records, the queue and the IOVA caches.
  * IOVAs the domain maps already (e.g. reserved regions of moat_reserved_map()) are never handed
- * out.
+ * out. @d: caller storage of any content but a live instance's (one moat_dma_fini() ended is fine).
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, dead or host domain, bad policy, queue size, IOVA
  * range unaligned, empty or past the domain's input width); MOAT_ERR_BUSY (another struct
- * moat_dma serves @dom); MOAT_ERR_NO_MEMORY.
+ * moat_dma serves @dom, or @d itself is live, whichever domain it serves: @d, its mappings and
+ * @dom are left as they were); MOAT_ERR_NO_MEMORY.
  */
 moat_status moat_dma_init(struct moat_dma *d, struct moat_domain *dom, const struct moat_dma_config *cfg,
 			  struct moat_diag *diag);

@@ -432,6 +432,10 @@ moat_status moat_dma_init(struct moat_dma *d, struct moat_domain *dom, const str
 	if (!d || !dom || !dom->sys || dom->host || !dom->pt.root)
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
 				     "dma: needs a live domain other than the host's");
+	/* a live instance keeps its mappings: zeroing it would lose them for good */
+	if (dma_ok(d))
+		return moat_diag_set(diag, MOAT_ERR_BUSY, NULL, 0,
+				     "dma: this struct moat_dma is live (it serves a domain): moat_dma_fini() it first");
 	moat_memset(d, 0, sizeof(*d));
 	if (cfg)
 		d->cfg = *cfg;

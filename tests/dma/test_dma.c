@@ -383,6 +383,43 @@ static void init_checks_its_arguments(void **state)
 	fix_down(&f);
 }
 
+/* moat_dma_init() on a live instance, for its own domain or another one, is refused and changes
+ * nothing: its mappings still unmap, and the domain can be torn down. */
+static void init_of_a_live_instance_changes_nothing(void **state)
+{
+	(void)state;
+	struct moat_dma_config cfg = { .policy = MOAT_DMA_DEFERRED };
+	struct moat_dma_stats st0, st;
+	struct moat_domain other;
+	struct moat_diag diag;
+	uint64_t iova, phys = 0;
+	struct fix f;
+
+	fix_up(&f, NULL);
+	assert_int_equal(moat_domain_create(f.sys, &other), MOAT_OK);
+	assert_int_equal(moat_dma_map(&f.dma, 0x42000000, 0x3000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+	moat_dma_stats(&f.dma, &st0);
+	assert_int_equal(moat_dma_init(&f.dma, &f.dom, NULL, &diag), MOAT_ERR_BUSY);
+	assert_non_null(strstr(diag.msg, "live"));
+	assert_int_equal(moat_dma_init(&f.dma, &f.dom, &cfg, NULL), MOAT_ERR_BUSY);
+	assert_int_equal(moat_dma_init(&f.dma, &other, NULL, &diag), MOAT_ERR_BUSY);
+	moat_dma_stats(&f.dma, &st);
+	assert_int_equal(st.live, 1);
+	assert_int_equal(st.maps, st0.maps);
+	assert_int_equal(st.record_bytes, st0.record_bytes);
+	/* the other domain is still the core's */
+	assert_int_equal(moat_domain_map(&other, 0x1000000, 0x42000000, 0x1000, MOAT_PT_READ, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_unmap(&other, 0x1000000, 0x1000, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(&other), MOAT_OK);
+	/* the instance still serves */
+	assert_true(translates(&f, iova, &phys, NULL));
+	assert_int_equal(phys, 0x42000000);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x3000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	assert_false(translates(&f, iova, NULL, NULL));
+	assert_audit_clean(f.sys);
+	fix_down(&f);
+}
+
 /* IOVAs the domain mapped before moat_dma_init() (reserved regions) are never handed out. */
 static void iovas_the_domain_maps_already_are_never_handed_out(void **state)
 {
@@ -804,6 +841,7 @@ int main(void)
 		cmocka_unit_test(deferred_never_reuses_an_iova_before_its_invalidation),
 		cmocka_unit_test(deferred_flushes_on_the_time_bound_and_reports_the_window),
 		cmocka_unit_test(init_checks_its_arguments),
+		cmocka_unit_test(init_of_a_live_instance_changes_nothing),
 		cmocka_unit_test(iovas_the_domain_maps_already_are_never_handed_out),
 		cmocka_unit_test(a_unit_caching_not_present_entries_is_invalidated_after_a_map),
 		cmocka_unit_test(a_failed_invalidation_keeps_the_iova_out_of_use),
