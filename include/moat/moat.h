@@ -209,12 +209,13 @@ moat_status moat_system_fini(struct moat_system *sys);
 
 /*
  * moat_system_add_unit() - make @unit (a driver's unit, internal/unit.h, caller storage, with
- * ops set) part of @sys: devices it routes can be attached, and it is invalidated after every
- * unmap of a domain one of its devices was attached to. Units are never removed before
- * moat_system_fini().
- * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, ops missing attach/detach/lookup/invalidate, or a
- * desc_index outside the system description); MOAT_ERR_STATE (system not initialized, or the unit
- * already belongs to a system).
+ * ops set and its core fields zero) part of @sys: devices it routes can be attached, and it is
+ * invalidated after every unmap of a domain one of its devices was attached to. Units are never
+ * removed before moat_system_fini(), which frees them to join a system again.
+ * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, system not initialized, ops missing
+ * attach/detach/lookup/invalidate, or a desc_index outside the system description);
+ * MOAT_ERR_STATE (the unit already belongs to a system, this one or another: nothing changes,
+ * in either system).
  */
 moat_status moat_system_add_unit(struct moat_system *sys, struct moat_unit *unit);
 

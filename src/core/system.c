@@ -114,6 +114,10 @@ moat_status moat_system_add_unit(struct moat_system *sys, struct moat_unit *unit
 		return MOAT_ERR_INVALID_ARG;
 	if (!unit_desc_valid(sys, unit))
 		return MOAT_ERR_INVALID_ARG;
+	/* A unit of another system is on that system's list: joining this one would cut the list
+	 * after it (its next is reset), and that system would stop invalidating its later units. */
+	if (unit->sys)
+		return MOAT_ERR_STATE;
 	core_lock(sys);
 	for (struct moat_unit *u = sys->units; u; u = u->next) {
 		if (u == unit) {

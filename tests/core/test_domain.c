@@ -333,6 +333,49 @@ static void devices_attach_move_and_detach_through_their_unit(void **state)
 	t_system_free(sys);
 }
 
+/* A unit of one system cannot join another: refused, and the first system keeps invalidating
+ * every unit it had (the list is not cut after the unit). */
+static void a_unit_of_another_system_is_refused(void **state)
+{
+	(void)state;
+	struct moat_system *a = t_system(ALL_SIZES), *b = t_system(ALL_SIZES);
+	struct null_unit u0, u1, u2;
+	struct moat_domain d, db;
+
+	nu_init(&u0, 0, -1);
+	nu_init(&u1, 1, -1);
+	nu_init(&u2, 2, -1);
+	assert_int_equal(moat_system_add_unit(a, &u0.unit), MOAT_OK);
+	assert_int_equal(moat_system_add_unit(a, &u1.unit), MOAT_OK);
+	assert_int_equal(moat_system_add_unit(a, &u2.unit), MOAT_OK);
+	assert_int_equal(moat_system_add_unit(b, &u1.unit), MOAT_ERR_STATE);
+	assert_int_equal(moat_system_add_unit(b, &u0.unit), MOAT_ERR_STATE);
+	assert_ptr_equal(u1.unit.sys, a);
+	/* b has no unit: no device of any segment routes there */
+	assert_null(moat_unit_route(b, 1, 0x10));
+	assert_int_equal(moat_domain_create(b, &db), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&db, 1, 0x10, NULL), MOAT_ERR_NOT_FOUND);
+	assert_int_equal(moat_domain_destroy(&db), MOAT_OK);
+	/* a still routes to, and invalidates, all three */
+	assert_int_equal(moat_domain_create(a, &d), MOAT_OK);
+	for (uint16_t seg = 0; seg < 3; seg++)
+		assert_int_equal(moat_domain_attach(&d, seg, 0x10, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_map(&d, 0x200000, 0x800000, K4, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_unmap(&d, 0x200000, K4, NULL), MOAT_OK);
+	assert_int_equal(u0.inval_calls, 1);
+	assert_int_equal(u1.inval_calls, 1);
+	assert_int_equal(u2.inval_calls, 1);
+	for (uint16_t seg = 0; seg < 3; seg++)
+		assert_int_equal(moat_domain_detach(a, seg, 0x10, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
+	t_system_free(a);
+	/* a unit whose system ended may join another */
+	assert_null(u1.unit.sys);
+	assert_int_equal(moat_system_add_unit(b, &u1.unit), MOAT_OK);
+	assert_ptr_equal(moat_unit_route(b, 1, 0x10), &u1.unit);
+	t_system_free(b);
+}
+
 static void devices_route_by_the_description_scopes(void **state)
 {
 	(void)state;
@@ -604,6 +647,7 @@ int main(void)
 		cmocka_unit_test(caching_mode_units_are_invalidated_after_maps),
 		cmocka_unit_test(only_units_that_saw_the_domain_are_invalidated),
 		cmocka_unit_test(devices_attach_move_and_detach_through_their_unit),
+		cmocka_unit_test(a_unit_of_another_system_is_refused),
 		cmocka_unit_test(devices_route_by_the_description_scopes),
 		cmocka_unit_test(domain_ids_are_reused_and_bounded),
 		cmocka_unit_test(driver_pages_are_moat_owned),

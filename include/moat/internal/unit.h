@@ -72,8 +72,8 @@ struct moat_unit_ops {
 				  struct moat_fault_poll *res);
 };
 
-/* One IOMMU unit. Caller (driver) storage; set the fields above "core" before
- * moat_system_add_unit(). */
+/* One IOMMU unit. Caller (driver) storage; set the fields above "core" and zero the others before
+ * moat_system_add_unit() (a unit whose sys is set belongs to a system and is refused). */
 struct moat_unit {
 	const struct moat_unit_ops *ops;
 	void *priv;               /* the driver's own unit (e.g. struct moat_vtd_unit) */
