@@ -52,12 +52,12 @@
  * or more, when a unit caches not-present entries, and on errors. So two CPUs mapping into one
  * domain or into two share no lock; strict unmaps share the units' locks, one at a time.
  * Lock order: the struct moat_dma's lock, the allocator's locks, the system's lock, a unit's.
- * Rules: the core's moat_domain_map()/moat_domain_unmap() must not be used on a domain a struct
- * moat_dma serves (its tables are edited without the system's lock); one struct moat_dma per domain
- * (a second moat_dma_init() on it, or of a live struct moat_dma, fails and changes nothing);
- * moat_dma_fini() before the domain is destroyed; IOMMU
- * units added after moat_dma_init() are invalidated on unmaps but not looked at for caching
- * not-present entries (add units first, as bring-up does). An unmap racing the map of the same
+ * Rules: the core's moat_domain_map(), moat_domain_unmap() and moat_reserved_map() refuse a domain
+ * a struct moat_dma serves (MOAT_ERR_BUSY: its tables are edited without the system's lock), from
+ * moat_dma_init() to moat_dma_fini(); one struct moat_dma per domain (a second moat_dma_init() on
+ * it, or of a live struct moat_dma, fails and changes nothing); moat_dma_fini() before the domain
+ * is destroyed; IOMMU units added after moat_dma_init() are invalidated on unmaps but not looked
+ * at for caching not-present entries (add units first, as bring-up does). An unmap racing the map of the same
  * IOVA on another CPU (a driver bug) may find no mapping; two unmaps of one mapping at once end it
  * once (the other gets MOAT_ERR_NOT_FOUND).
  *

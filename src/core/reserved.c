@@ -178,6 +178,10 @@ moat_status moat_reserved_map(struct moat_domain *dom, const struct moat_sysdesc
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "no system description");
 	nreg = MOAT_MIN(desc->regions_count, desc->regions_cap);
 	core_lock(sys);
+	if (core_dom_dma_served(dom))
+		st = moat_diag_set(diag, MOAT_ERR_BUSY, NULL, 0,
+				   "domain %u: reserved regions refused: a DMA instance serves the domain (map them "
+				   "before moat_dma_init())", (unsigned)dom->id);
 	for (uint32_t i = 0; i < nreg && st == MOAT_OK; i++) {
 		const struct moat_region_desc *r = &desc->regions[i];
 

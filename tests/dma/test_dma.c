@@ -420,6 +420,52 @@ static void init_of_a_live_instance_changes_nothing(void **state)
 	fix_down(&f);
 }
 
+/* The core's own map and unmap (and reserved-region maps) are refused on a domain a DMA instance
+ * serves: its tables are edited without the system lock. Nothing changes; after moat_dma_fini()
+ * they work again. */
+static void the_core_does_not_edit_a_served_domain(void **state)
+{
+	(void)state;
+	struct moat_region_desc region = { MOAT_REGION_RMRR, 0, MOAT_REGION_UNITY | MOAT_REGION_READ | MOAT_REGION_WRITE,
+					   0x43000000, 0x43000fff, 0, 1, 0x48 };
+	struct moat_devset dev = { .segment = 0, .first = 0x10, .last = 0x10, .alias = 0x10 };
+	struct moat_sysdesc desc;
+	struct moat_diag diag;
+	struct t_walk w;
+	uint64_t iova, phys = 0;
+	struct fix f;
+
+	memset(&desc, 0, sizeof(desc));
+	desc.regions = &region;
+	desc.regions_cap = desc.regions_count = 1;
+	desc.devsets = &dev;
+	desc.devsets_cap = desc.devsets_count = 1;
+	fix_up(&f, NULL);
+	assert_int_equal(moat_dma_map(&f.dma, 0x42000000, 0x1000, MOAT_DMA_TO_DEVICE, 0, &iova, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_map(&f.dom, 0x200000, 0x43000000, 0x1000, MOAT_PT_RW, &diag), MOAT_ERR_BUSY);
+	assert_int_equal(diag.status, MOAT_ERR_BUSY);
+	assert_non_null(strstr(diag.msg, "DMA"));
+	assert_int_equal(moat_domain_unmap(&f.dom, iova & ~0xfffull, 0x1000, &diag), MOAT_ERR_BUSY);
+	assert_non_null(strstr(diag.msg, "DMA"));
+	assert_int_equal(moat_reserved_map(&f.dom, &desc, 0, 0x10, &diag), MOAT_ERR_BUSY);
+	/* nothing changed: the DMA mapping alone is there, and it still unmaps */
+	t_walk_take(&f.dom, &w);
+	assert_int_equal(w.leaves, 1);
+	t_walk_free(&w);
+	assert_true(translates(&f, iova, &phys, NULL));
+	assert_int_equal(phys, 0x42000000);
+	assert_int_equal(moat_dma_unmap(&f.dma, iova, 0x1000, MOAT_DMA_TO_DEVICE, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_fini(&f.dma), MOAT_OK);
+	/* the core's again */
+	assert_int_equal(moat_domain_map(&f.dom, 0x200000, 0x42000000, 0x1000, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_unmap(&f.dom, 0x200000, 0x1000, NULL), MOAT_OK);
+	assert_int_equal(moat_reserved_map(&f.dom, &desc, 0, 0x10, NULL), MOAT_OK);
+	assert_true(translates(&f, 0x43000000, &phys, NULL));
+	assert_int_equal(moat_domain_unmap(&f.dom, 0x43000000, 0x1000, NULL), MOAT_OK);
+	assert_int_equal(moat_dma_init(&f.dma, &f.dom, NULL, NULL), MOAT_OK);
+	fix_down(&f);
+}
+
 /* IOVAs the domain mapped before moat_dma_init() (reserved regions) are never handed out. */
 static void iovas_the_domain_maps_already_are_never_handed_out(void **state)
 {
@@ -842,6 +888,7 @@ int main(void)
 		cmocka_unit_test(deferred_flushes_on_the_time_bound_and_reports_the_window),
 		cmocka_unit_test(init_checks_its_arguments),
 		cmocka_unit_test(init_of_a_live_instance_changes_nothing),
+		cmocka_unit_test(the_core_does_not_edit_a_served_domain),
 		cmocka_unit_test(iovas_the_domain_maps_already_are_never_handed_out),
 		cmocka_unit_test(a_unit_caching_not_present_entries_is_invalidated_after_a_map),
 		cmocka_unit_test(a_failed_invalidation_keeps_the_iova_out_of_use),
