@@ -169,10 +169,10 @@ struct moat_dma {
 	uint32_t rec_npages;
 	uint32_t rec_reach;                /* atomic: longest distance of a record from its home slot */
 	/* max_mappings minus the live mappings minus the CPUs' shares; atomic */
-	_Alignas(MOAT_CACHE_LINE) int64_t credits;
+	MOAT_ALIGNAS(MOAT_CACHE_LINE) int64_t credits;
 	/* flush queue (deferred), under the lock: the queued ranges, the unmaps' gather, the oldest
 	 * unmap's time (count and time also read without the lock) */
-	_Alignas(MOAT_CACHE_LINE) struct moat_lock lock;
+	MOAT_ALIGNAS(MOAT_CACHE_LINE) struct moat_lock lock;
 	uint64_t *fq[MOAT_DMA_FQ_PAGES];
 	uint64_t fq_phys[MOAT_DMA_FQ_PAGES];
 	unsigned fq_count;

@@ -88,7 +88,7 @@ struct moat_unit {
 	unsigned index;                  /* units added before it (struct moat_domain units_seen) */
 	/* held around every operation; on a line of its own (the fields above are read by every
 	 * CPU that invalidates) */
-	_Alignas(MOAT_CACHE_LINE) struct moat_lock lock;
+	MOAT_ALIGNAS(MOAT_CACHE_LINE) struct moat_lock lock;
 	bool core_holds;                 /* the system lock's holder holds the lock (written and read
 					    under the system lock): a nested call takes it no more */
 };
