@@ -468,8 +468,9 @@ moat_status moat_reserved_map(struct moat_domain *dom, const struct moat_sysdesc
 			      uint16_t rid, struct moat_diag *diag);
 
 /*
- * moat_region_names() - whether reserved region @r of @desc names device @rid of @segment.
- * Pure function.
+ * moat_region_names() - whether reserved region @r of @desc names device @rid of @segment: an IVMD
+ * "all" region of that segment, or one of the region's device sets names it (moat_devset_names():
+ * the rule routing follows too, so an aliased set's alias is named as well). Pure function.
  */
 bool moat_region_names(const struct moat_sysdesc *desc, const struct moat_region_desc *r, uint16_t segment,
 		       uint16_t rid);

@@ -43,13 +43,9 @@ bool moat_region_names(const struct moat_sysdesc *desc, const struct moat_region
 		return true;
 	if (!region_devsets_valid(desc, r))
 		return false;
-	for (uint32_t i = 0; i < r->devset_count; i++) {
-		const struct moat_devset *ds = &desc->devsets[r->devset_first + i];
-
-		if (!(ds->flags & MOAT_DEVSET_UNRESOLVED) && ds->segment == segment && ds->first <= rid &&
-		    rid <= ds->last)
+	for (uint32_t i = 0; i < r->devset_count; i++)
+		if (moat_devset_names(&desc->devsets[r->devset_first + i], segment, rid))
 			return true;
-	}
 	return false;
 }
 

@@ -114,8 +114,9 @@ moat_status moat_unit_page_adopt(struct moat_unit *u, uint64_t phys);
 
 /*
  * moat_unit_route() - the unit of @sys that translates device @rid of @segment: one whose device
- * scopes (from the system description) name it, else the include-all unit of the segment (a unit
- * whose description has MOAT_UNIT_INCLUDE_ALL or MOAT_UNIT_AMD_ALL, or that has MOAT_UNIT_F_ALL).
+ * sets (from the system description) name it (moat_sysdesc_unit_names(): ranges and aliases,
+ * unresolved sets name nobody, as the drivers' moat_vtd_routes()/moat_amdvi_routes()), else the
+ * include-all unit of the segment (moat_unit_desc_includes_all(), or MOAT_UNIT_F_ALL).
  * Call with the lock held or before the system is shared. Returns the unit or NULL.
  */
 struct moat_unit *moat_unit_route(struct moat_system *sys, uint16_t segment, uint16_t rid);
