@@ -272,9 +272,11 @@ moat_status core_settle_opt(struct moat_system *sys, unsigned *passes, bool refi
 			break;
 		}
 		if (!sys->track.pending && !sys->track.restore) {
+			/* Refilled pages are punched in the next pass, and a punch that splits a host
+			 * superpage takes its tables from the pool again (deep tables: several): refill
+			 * until it stays full, within the pass bound. */
 			if (!refill || sys->pool_count == MOAT_HOST_POOL || !pool_refill(sys))
 				break;
-			refill = false;
 		}
 		if (sys->track.pending && (st = settle_pending(sys)) != MOAT_OK)
 			break;
