@@ -187,7 +187,8 @@ struct moat_dma {
  * moat_dma_init() - serve @dom (a live domain of its system, not the host identity domain) with
  * @cfg (NULL: strict and the defaults). Allocates the records, the queue and the IOVA caches.
  * IOVAs the domain maps already (e.g. reserved regions of moat_reserved_map()) are never handed
- * out. @d: caller storage of any content but a live instance's (one moat_dma_fini() ended is fine).
+ * out. @d: caller storage that does not read as a live instance: zeroed, or ended by
+ * moat_dma_fini() (storage still holding an instance never ended is refused as live).
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, dead or host domain, bad policy, queue size, IOVA
  * range unaligned, empty or past the domain's input width); MOAT_ERR_BUSY (another struct
  * moat_dma serves @dom, or @d itself is live, whichever domain it serves: @d, its mappings and

@@ -23,8 +23,8 @@ struct rdesc {
 /*
  * Unit 0 (segment 0): 00:02.0-00:02.7, 01:00.0-01:00.7 seen as ALIAS, and a set that could not be
  * resolved (it claims 00:05.0). Unit 1 (segment 0): nothing (include-all when @all1). Unit 2
- * (segment 1): includes all, and names 02:00.0. Regions: one for the aliased set, one for the
- * unresolved set, one for the range.
+ * (segment 1): includes all, and names 02:00.0. Regions (below 2 MiB: inside every configuration's
+ * IOVA space): one for the aliased set, one for the unresolved set, one for the range.
  */
 static void rdesc_init(struct rdesc *r, enum moat_vendor v, bool all1)
 {
@@ -43,9 +43,9 @@ static void rdesc_init(struct rdesc *r, enum moat_vendor v, bool all1)
 	r->units[1] = (struct moat_unit_desc){ .vendor = v, .segment = 0, .flags = all1 ? all : 0, .devset_first = 3 };
 	r->units[2] = (struct moat_unit_desc){ .vendor = v, .segment = 1, .flags = all, .devset_first = 3,
 					       .devset_count = 1 };
-	r->regions[0] = (struct moat_region_desc){ kind, 0, rflags, 0x70000000, 0x70000fff, 1, 1, 0x40 };
-	r->regions[1] = (struct moat_region_desc){ kind, 0, rflags, 0x71000000, 0x71000fff, 2, 1, 0x60 };
-	r->regions[2] = (struct moat_region_desc){ kind, 0, rflags, 0x72000000, 0x72000fff, 0, 1, 0x80 };
+	r->regions[0] = (struct moat_region_desc){ kind, 0, rflags, 0x100000, 0x100fff, 1, 1, 0x40 };
+	r->regions[1] = (struct moat_region_desc){ kind, 0, rflags, 0x140000, 0x140fff, 2, 1, 0x60 };
+	r->regions[2] = (struct moat_region_desc){ kind, 0, rflags, 0x180000, 0x180fff, 0, 1, 0x80 };
 	r->desc = (struct moat_sysdesc){ .vendor = v, .units = r->units, .units_cap = 3, .units_count = 3,
 					 .devsets = r->devsets, .devsets_cap = 4, .devsets_count = 4,
 					 .regions = r->regions, .regions_cap = 3, .regions_count = 3 };
@@ -167,9 +167,9 @@ static void devices_attach_by_the_alias_requester_id(void **state)
 		}
 		assert_int_equal(moat_domain_create(sys, &d), MOAT_OK);
 		assert_int_equal(moat_reserved_map(&d, NULL, 0, ALIAS, &diag), MOAT_OK);
-		assert_int_equal(moat_domain_translate(&d, 0x70000000, &phys, NULL, NULL), MOAT_OK);
-		assert_int_equal(phys, 0x70000000);
-		assert_int_equal(moat_domain_translate(&d, 0x72000000, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
+		assert_int_equal(moat_domain_translate(&d, 0x100000, &phys, NULL, NULL), MOAT_OK);
+		assert_int_equal(phys, 0x100000);
+		assert_int_equal(moat_domain_translate(&d, 0x180000, NULL, NULL, NULL), MOAT_ERR_NOT_FOUND);
 		assert_int_equal(moat_domain_attach(&d, 0, ALIAS, &diag), MOAT_OK);
 		assert_int_equal(nu[0].ndev, 1);
 		assert_int_equal(nu[0].devs[0].rid, ALIAS);
