@@ -498,6 +498,76 @@ static void the_pool_is_full_before_a_device_uses_the_host_domain(void **state)
 	}
 }
 
+/*
+ * The pool is full after the build (a device is attached) even when the pages that refill it lie
+ * in RAM the host maps with superpages: punching each splits a superpage, whose new tables come
+ * from the pool again. The platform's free list is arranged (LIFO): on top, pages of one 2 MiB
+ * region for the pool the build takes its tables from; under them, pages each alone in a 2 MiB
+ * region the test holds (RAM the host maps, not Moat's): the refills.
+ */
+static void the_pool_stays_full_when_refills_split_host_superpages(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = { { 0, 0x80000000, MOAT_MEM_RAM }, ARENA_RAM };
+	enum { HELD = 48 * 512, REGIONS = MOAT_HOSTED_ARENA_BYTES / M2, LONE = 3 * MOAT_HOST_POOL };
+	static void *held[HELD];
+	static uint64_t held_phys[HELD];
+	static uint16_t in_region[REGIONS];
+	struct host_fixture f;
+	struct null_unit nu;
+	unsigned lone = 0;
+
+	SKIP_UNLESS_ARENA_REACHABLE();
+	if (!t_leaf_ok(M2))
+		t_skip("without 2 MiB leaves the host maps the arena in 4 KiB pages: no punch splits anything");
+	f.sys = t_system(ALL_SIZES);
+	nu_init(&nu, 0, -1);
+	assert_int_equal(moat_system_add_unit(f.sys, &nu.unit), MOAT_OK);
+	assert_int_equal(moat_domain_create(f.sys, &f.dom), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&f.dom, 0, 0x10, NULL), MOAT_OK);
+	/* enough pages that many 2 MiB regions are the test's alone; of each such region but the first
+	 * one page is freed, to be allocated alone in its region */
+	memset(in_region, 0, sizeof(in_region));
+	for (unsigned i = 0; i < HELD; i++) {
+		held[i] = moat_plat_page_alloc(&held_phys[i]);
+		assert_non_null(held[i]);
+		in_region[(held_phys[i] - MOAT_HOSTED_PHYS_BASE) / M2]++;
+	}
+	int64_t pool_region = -1;
+	for (unsigned i = 0; i < HELD && lone < LONE; i++) {
+		const int64_t r = (int64_t)((held_phys[i] - MOAT_HOSTED_PHYS_BASE) / M2);
+
+		if (in_region[r] != 512)
+			continue;
+		if (pool_region < 0)
+			pool_region = r;   /* kept whole: the pool's first pages */
+		else if ((held_phys[i] & (M2 - 1)) == M2 / 2 && r != pool_region) {
+			moat_plat_page_free(held[i], held_phys[i]);
+			held[i] = NULL;
+			lone++;
+		}
+	}
+	assert_true(lone >= 2 * MOAT_HOST_POOL);
+	/* on top of the free list: pages of one region for the pool the build takes its tables from */
+	for (unsigned i = 0, n = 0; i < HELD && n < MOAT_HOST_POOL; i++) {
+		if (held[i] && (int64_t)((held_phys[i] - MOAT_HOSTED_PHYS_BASE) / M2) == pool_region) {
+			moat_plat_page_free(held[i], held_phys[i]);
+			held[i] = NULL;
+			n++;
+		}
+	}
+	assert_int_equal(moat_protect_host(&f.dom, map, N(map), &f.rep, NULL), MOAT_OK);
+	assert_int_equal(f.sys->pool_count, MOAT_HOST_POOL);
+	for (unsigned i = 0; i < f.sys->pool_count; i++)
+		assert_false(t_mapped_identity(&f.dom, f.sys->pool_phys[i]));
+	check_host(f.sys, &f.dom, map, N(map));
+	assert_int_equal(moat_domain_detach(f.sys, 0, 0x10, NULL), MOAT_OK);
+	host_teardown(&f);
+	for (unsigned i = 0; i < HELD; i++)
+		if (held[i])
+			moat_plat_page_free(held[i], held_phys[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +583,7 @@ int main(void)
 		cmocka_unit_test(protecting_mapped_memory_punches_the_host_and_refuses_others),
 		cmocka_unit_test(a_second_host_domain_after_the_first_is_gone),
 		cmocka_unit_test(the_pool_is_full_before_a_device_uses_the_host_domain),
+		cmocka_unit_test(the_pool_stays_full_when_refills_split_host_superpages),
 	};
 
 	moat_hosted_set_log_level(MOAT_LOG_ERROR);
