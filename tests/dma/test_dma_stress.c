@@ -115,7 +115,7 @@ static void *flush_work(void *arg)
 			moat_dma_flush(fl->dma[k], NULL);
 			moat_dma_stats(fl->dma[k], &st);
 		}
-		fl->rounds++;
+		__atomic_add_fetch(&fl->rounds, 1, __ATOMIC_RELEASE);   /* read by the main thread */
 	}
 	return NULL;
 }
@@ -144,6 +144,13 @@ static void threads_map_and_unmap_at_once(void **state)
 		memset(&dma2, 0, sizeof(dma2));
 		assert_int_equal(moat_dma_init(&dma2, &dom2, &cfg, NULL), MOAT_OK);
 		inval0 = f.nu.inval_calls;
+		/* the flusher first, running before the workers start (a fast build may otherwise end
+		 * the work before it is scheduled) */
+		fl.dma[0] = &f.dma;
+		fl.dma[1] = &dma2;
+		assert_int_equal(pthread_create(&tf, NULL, flush_work, &fl), 0);
+		while (!__atomic_load_n(&fl.rounds, __ATOMIC_ACQUIRE))
+			sched_yield();
 		/* threads 0-2 share the first domain, thread 3 has the second */
 		for (unsigned i = 0; i < 4; i++) {
 			w[i] = (struct worker){ i < 3 ? &f.dma : &dma2, i < 3 ? &f.dom : &dom2,
@@ -151,9 +158,6 @@ static void threads_map_and_unmap_at_once(void **state)
 						small ? 3 : 32, small ? 0x2000 : 0x4000 };
 			assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
 		}
-		fl.dma[0] = &f.dma;
-		fl.dma[1] = &dma2;
-		assert_int_equal(pthread_create(&tf, NULL, flush_work, &fl), 0);
 		for (unsigned i = 0; i < 4; i++) {
 			pthread_join(t[i], NULL);
 			assert_int_equal(w[i].failures, 0);
