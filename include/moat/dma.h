@@ -233,8 +233,9 @@ moat_status moat_dma_map(struct moat_dma *d, uint64_t phys, uint64_t len, enum m
  * Returns MOAT_OK; MOAT_ERR_NOT_FOUND (no live mapping starts in @iova's page: never mapped or
  * already unmapped); MOAT_ERR_INVALID_ARG (NULL, bad @dir, @len 0, a range wrapping or passing
  * iova_last, or @len, @dir or @iova's offset in its page differ from the map's, or it was a list);
- * on these nothing changed, and @diag names the IOVA. MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE: the mapping is ended but an invalidation failed
- * (strict: its IOVAs are never reused; deferred: the queue is kept for the next flush).
+ * on these nothing changed, and @diag names the IOVA. MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE: the
+ * mapping is ended but an invalidation failed (strict: its IOVAs are never reused; deferred: the
+ * queue is kept for the next flush).
  */
 moat_status moat_dma_unmap(struct moat_dma *d, uint64_t iova, uint64_t len, enum moat_dma_dir dir,
 			   struct moat_diag *diag);
