@@ -17,11 +17,13 @@ deps:
 	@scripts/deps.sh
 
 build-gcc: deps
-	@cmake -S . -B build/gcc $(CMAKE_GEN) -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake -S . -B build/gcc $(CMAKE_GEN) -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
+		-DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build build/gcc -j $(JOBS)
 
 build-clang: deps
-	@cmake -S . -B build/clang $(CMAKE_GEN) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake -S . -B build/clang $(CMAKE_GEN) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+		-DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build build/clang -j $(JOBS)
 
 build: build-gcc build-clang

@@ -5,7 +5,7 @@
 #   scripts/deps.sh          everything (build, tests, fuzzers, QEMU)
 set -euo pipefail
 
-pkgs=(build-essential cmake ninja-build clang libclang-rt-14-dev llvm libcmocka-dev python3
+pkgs=(build-essential g++ cmake ninja-build clang libclang-rt-14-dev llvm libcmocka-dev python3
       qemu-system-x86 binutils)
 
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }

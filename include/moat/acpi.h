@@ -258,6 +258,46 @@ struct moat_sysdesc {
 	uint32_t ats_cap, ats_count;
 };
 
+/* ---------------------------------------------------------------------------------------------
+ * Routing by the description: the one rule the core (moat_unit_route()), the drivers
+ * (moat_vtd_routes(), moat_amdvi_routes()) and reserved regions (moat_region_names()) follow
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * moat_devset_names() - whether device set @ds names requester id @rid of @segment: the set is
+ * resolved (no MOAT_DEVSET_UNRESOLVED), of @segment, and @rid lies in [first, last], or the set is
+ * MOAT_DEVSET_ALIASED and @rid is its alias (the id the IOMMU sees for those devices: requests
+ * with it are theirs). Pure function; false for NULL @ds.
+ */
+bool moat_devset_names(const struct moat_devset *ds, uint16_t segment, uint16_t rid);
+
+/*
+ * moat_unit_desc_includes_all() - whether unit @ud translates every device of its segment that no
+ * other unit's device sets name (MOAT_UNIT_INCLUDE_ALL, or an IVHD "all" entry: MOAT_UNIT_AMD_ALL).
+ * False for NULL.
+ */
+bool moat_unit_desc_includes_all(const struct moat_unit_desc *ud);
+
+/*
+ * moat_sysdesc_unit_names() - whether a device set of unit @unit of @desc names @rid of @segment
+ * (moat_devset_names(); the unit must be of @segment).
+ * Returns MOAT_OK (named); MOAT_ERR_NOT_FOUND; MOAT_ERR_INVALID_ARG (NULL @desc or units, @unit
+ * past units_count); MOAT_ERR_MALFORMED (the unit, of @segment, has devsets outside desc->devsets).
+ */
+moat_status moat_sysdesc_unit_names(const struct moat_sysdesc *desc, uint32_t unit, uint16_t segment,
+				    uint16_t rid);
+
+/*
+ * moat_sysdesc_route() - the unit of @desc (of @vendor; MOAT_VENDOR_NONE: any) that translates
+ * @rid of @segment: the first whose device sets name it (moat_sysdesc_unit_names()), else the
+ * first of that segment that includes all (moat_unit_desc_includes_all()). *@unit_index is an
+ * index into desc->units.
+ * Returns MOAT_OK; MOAT_ERR_NOT_FOUND; MOAT_ERR_INVALID_ARG (NULL); MOAT_ERR_MALFORMED (a unit of
+ * @vendor and @segment has devsets outside desc->devsets).
+ */
+moat_status moat_sysdesc_route(const struct moat_sysdesc *desc, enum moat_vendor vendor, uint16_t segment,
+			       uint16_t rid, uint32_t *unit_index);
+
 /*
  * Reading PCI configuration space, to resolve DMAR scope paths through bridges: returns the 32-bit
  * dword at @offset (4-aligned) of segment:bus:dev.fn, or 0xffffffff when no device answers. NULL is

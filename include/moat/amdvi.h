@@ -319,8 +319,9 @@ moat_status moat_amdvi_dte_get(const struct moat_amdvi_unit *u, uint32_t devid, 
 
 /*
  * moat_amdvi_routes() - which AMD-Vi unit of @desc translates requester id @rid of @segment: a
- * unit whose devsets name it (as a device or as an alias), else the unit of that segment with an
- * IVHD "all" entry. *@unit_index is an index into desc->units.
+ * unit whose devsets name it (moat_devset_names(): as a device or as an alias), else the unit of
+ * that segment with an IVHD "all" entry: moat_sysdesc_route() for AMD-Vi units, the rule the core
+ * routes by too. *@unit_index is an index into desc->units.
  * Returns MOAT_OK, MOAT_ERR_NOT_FOUND, MOAT_ERR_INVALID_ARG (NULL) or MOAT_ERR_MALFORMED (a unit's
  * devsets lie outside desc->devsets).
  */

@@ -26,6 +26,13 @@
 #define MOAT_HW_TIMEOUT_NS 1000000000ull
 #endif
 
+/* Alignment of a member, in C11 and in C++11 alike (public headers compile as both). */
+#ifdef __cplusplus
+#define MOAT_ALIGNAS(n) alignas(n)
+#else
+#define MOAT_ALIGNAS(n) _Alignas(n)
+#endif
+
 #if MOAT_MAX_CPUS < 1 || MOAT_MAX_CPUS > 4096
 #error "MOAT_MAX_CPUS must be between 1 and 4096"
 #endif

@@ -11,6 +11,10 @@
 
 #include <moat/status.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MOAT_DIAG_MSG_MAX 160
 
 struct moat_diag {
@@ -25,5 +29,9 @@ struct moat_diag {
  * table) into @buf of @size bytes, always NUL-terminated. Returns @buf.
  */
 char *moat_diag_format(const struct moat_diag *d, char *buf, unsigned size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

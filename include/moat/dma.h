@@ -52,11 +52,12 @@
  * or more, when a unit caches not-present entries, and on errors. So two CPUs mapping into one
  * domain or into two share no lock; strict unmaps share the units' locks, one at a time.
  * Lock order: the struct moat_dma's lock, the allocator's locks, the system's lock, a unit's.
- * Rules: the core's moat_domain_map()/moat_domain_unmap() must not be used on a domain a struct
- * moat_dma serves (its tables are edited without the system's lock); one struct moat_dma per domain
- * (a second moat_dma_init() on it fails); moat_dma_fini() before the domain is destroyed; IOMMU
- * units added after moat_dma_init() are invalidated on unmaps but not looked at for caching
- * not-present entries (add units first, as bring-up does). An unmap racing the map of the same
+ * Rules: the core's moat_domain_map(), moat_domain_unmap() and moat_reserved_map() refuse a domain
+ * a struct moat_dma serves (MOAT_ERR_BUSY: its tables are edited without the system's lock), from
+ * moat_dma_init() to moat_dma_fini(); one struct moat_dma per domain (a second moat_dma_init() on
+ * it, or of a live struct moat_dma, fails and changes nothing); moat_dma_fini() before the domain
+ * is destroyed; IOMMU units added after moat_dma_init() are invalidated on unmaps but not looked
+ * at for caching not-present entries (add units first, as bring-up does). An unmap racing the map of the same
  * IOVA on another CPU (a driver bug) may find no mapping; two unmaps of one mapping at once end it
  * once (the other gets MOAT_ERR_NOT_FOUND).
  *
@@ -168,10 +169,10 @@ struct moat_dma {
 	uint32_t rec_npages;
 	uint32_t rec_reach;                /* atomic: longest distance of a record from its home slot */
 	/* max_mappings minus the live mappings minus the CPUs' shares; atomic */
-	_Alignas(MOAT_CACHE_LINE) int64_t credits;
+	MOAT_ALIGNAS(MOAT_CACHE_LINE) int64_t credits;
 	/* flush queue (deferred), under the lock: the queued ranges, the unmaps' gather, the oldest
 	 * unmap's time (count and time also read without the lock) */
-	_Alignas(MOAT_CACHE_LINE) struct moat_lock lock;
+	MOAT_ALIGNAS(MOAT_CACHE_LINE) struct moat_lock lock;
 	uint64_t *fq[MOAT_DMA_FQ_PAGES];
 	uint64_t fq_phys[MOAT_DMA_FQ_PAGES];
 	unsigned fq_count;
@@ -186,10 +187,12 @@ struct moat_dma {
  * moat_dma_init() - serve @dom (a live domain of its system, not the host identity domain) with
  * @cfg (NULL: strict and the defaults). Allocates the records, the queue and the IOVA caches.
  * IOVAs the domain maps already (e.g. reserved regions of moat_reserved_map()) are never handed
- * out.
+ * out. @d: caller storage that does not read as a live instance: zeroed, or ended by
+ * moat_dma_fini() (storage still holding an instance never ended is refused as live).
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, dead or host domain, bad policy, queue size, IOVA
  * range unaligned, empty or past the domain's input width); MOAT_ERR_BUSY (another struct
- * moat_dma serves @dom); MOAT_ERR_NO_MEMORY.
+ * moat_dma serves @dom, or @d itself is live, whichever domain it serves: @d, its mappings and
+ * @dom are left as they were); MOAT_ERR_NO_MEMORY.
  */
 moat_status moat_dma_init(struct moat_dma *d, struct moat_domain *dom, const struct moat_dma_config *cfg,
 			  struct moat_diag *diag);
@@ -225,11 +228,14 @@ moat_status moat_dma_map(struct moat_dma *d, uint64_t phys, uint64_t len, enum m
  * moat_dma_unmap() - end the mapping moat_dma_map() returned as @iova, with its @len and @dir.
  * Strict: returns after the invalidation completed (one call). Deferred: the entries are gone when
  * it returns; the IOVAs are queued (and the queue flushed when full or past the time bound).
+ * IOVAs are checked against the IOVA space (iova_last, which lies past 2^52 by default in 5-level
+ * VT-d and 5- or 6-level AMD-Vi domains), never against the physical-address limit.
  * Returns MOAT_OK; MOAT_ERR_NOT_FOUND (no live mapping starts in @iova's page: never mapped or
- * already unmapped); MOAT_ERR_INVALID_ARG (NULL, bad @dir, or @len, @dir or @iova's offset in its
- * page differ from the map's, or it was a list); on these nothing changed, and @diag names the
- * IOVA. MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE: the mapping is ended but an invalidation failed
- * (strict: its IOVAs are never reused; deferred: the queue is kept for the next flush).
+ * already unmapped); MOAT_ERR_INVALID_ARG (NULL, bad @dir, @len 0, a range wrapping or passing
+ * iova_last, or @len, @dir or @iova's offset in its page differ from the map's, or it was a list);
+ * on these nothing changed, and @diag names the IOVA. MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE: the
+ * mapping is ended but an invalidation failed (strict: its IOVAs are never reused; deferred: the
+ * queue is kept for the next flush).
  */
 moat_status moat_dma_unmap(struct moat_dma *d, uint64_t iova, uint64_t len, enum moat_dma_dir dir,
 			   struct moat_diag *diag);

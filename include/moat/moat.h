@@ -219,12 +219,13 @@ moat_status moat_system_fini(struct moat_system *sys);
 
 /*
  * moat_system_add_unit() - make @unit (a driver's unit, internal/unit.h, caller storage, with
- * ops set) part of @sys: devices it routes can be attached, and it is invalidated after every
- * unmap of a domain one of its devices was attached to. Units are never removed before
- * moat_system_fini().
- * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, ops missing attach/detach/lookup/invalidate,
- * irq_alloc without irq_set and irq_free, or a desc_index outside the system description);
- * MOAT_ERR_STATE (system not initialized, or the unit already belongs to a system).
+ * ops set and its core fields zero) part of @sys: devices it routes can be attached, and it is
+ * invalidated after every unmap of a domain one of its devices was attached to. Units are never
+ * removed before moat_system_fini(), which frees them to join a system again.
+ * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (NULL, system not initialized, ops missing
+ * attach/detach/lookup/invalidate, irq_alloc without irq_set and irq_free, or a desc_index outside
+ * the system description); MOAT_ERR_STATE (the unit already belongs to a system, this one or
+ * another: nothing changes, in either system).
  */
 moat_status moat_system_add_unit(struct moat_system *sys, struct moat_unit *unit);
 
@@ -283,7 +284,8 @@ moat_status moat_domain_destroy(struct moat_domain *dom);
  * label, or the Moat-owned page); MOAT_ERR_OVERLAP (part of the IOVA range is already mapped);
  * MOAT_ERR_ALIGNMENT (not 4 KiB multiples); MOAT_ERR_INVALID_ARG (NULL or dead domain, size 0,
  * bad prot, range past the domain's input width or past 2^52, @iova != @phys in the host
- * domain); MOAT_ERR_NO_MEMORY;
+ * domain); MOAT_ERR_BUSY (a struct moat_dma serves the domain, include/moat/dma.h: its tables are
+ * the DMA layer's until moat_dma_fini(); @diag says so); MOAT_ERR_NO_MEMORY;
  * MOAT_ERR_MALFORMED (the tables hold an entry the engine did not write). On error the tables
  * are unchanged. MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE when the mapping was made but a unit's
  * invalidation failed.
@@ -297,7 +299,8 @@ moat_status moat_domain_map(struct moat_domain *dom, uint64_t iova, uint64_t phy
  * its paging-structure caches when tables changed) before this returns, and only then are the
  * emptied table pages given back.
  * Returns MOAT_OK; MOAT_ERR_NOT_FOUND (a page of the range is not mapped); MOAT_ERR_ALIGNMENT;
- * MOAT_ERR_INVALID_ARG; MOAT_ERR_NO_MEMORY (a split needed a page); MOAT_ERR_MALFORMED. On these
+ * MOAT_ERR_INVALID_ARG; MOAT_ERR_BUSY (a struct moat_dma serves the domain: end its mappings with
+ * moat_dma_unmap()); MOAT_ERR_NO_MEMORY (a split needed a page); MOAT_ERR_MALFORMED. On these
  * errors nothing changed. MOAT_ERR_TIMEOUT / MOAT_ERR_HARDWARE: the range is unmapped but an
  * invalidation failed; the emptied table pages are then kept (never reused).
  */
@@ -472,7 +475,8 @@ moat_status moat_protect_host(struct moat_domain *dom, const struct moat_mem_ran
  * protected memory is refused loudly: MOAT_ERR_PROTECTED, an error log line and @diag naming the
  * region (kind, range), its table offset and the protected range it hits.
  * Returns MOAT_OK (also when no region names the device); MOAT_ERR_INVALID_ARG (NULL, no
- * description, a region with limit < base or devsets outside the description); MOAT_ERR_PROTECTED;
+ * description, a region with limit < base or devsets outside the description); MOAT_ERR_BUSY (a
+ * struct moat_dma serves @dom: map the regions before moat_dma_init()); MOAT_ERR_PROTECTED;
  * MOAT_ERR_OVERLAP (an IOVA of a region is mapped to something else); MOAT_ERR_NO_MEMORY;
  * MOAT_ERR_NO_SPACE (the regions need more separate maps than one call can undo, 64).
  */
@@ -480,8 +484,9 @@ moat_status moat_reserved_map(struct moat_domain *dom, const struct moat_sysdesc
 			      uint16_t rid, struct moat_diag *diag);
 
 /*
- * moat_region_names() - whether reserved region @r of @desc names device @rid of @segment.
- * Pure function.
+ * moat_region_names() - whether reserved region @r of @desc names device @rid of @segment: an IVMD
+ * "all" region of that segment, or one of the region's device sets names it (moat_devset_names():
+ * the rule routing follows too, so an aliased set's alias is named as well). Pure function.
  */
 bool moat_region_names(const struct moat_sysdesc *desc, const struct moat_region_desc *r, uint16_t segment,
 		       uint16_t rid);

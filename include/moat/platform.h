@@ -133,7 +133,7 @@ void moat_plat_log(enum moat_log_level level, const char *msg);
 
 /* Storage for one host lock, owned by Moat, opaque to it. */
 struct moat_lock {
-	_Alignas(8) unsigned char opaque[MOAT_LOCK_SIZE];
+	MOAT_ALIGNAS(8) unsigned char opaque[MOAT_LOCK_SIZE];
 };
 
 /*

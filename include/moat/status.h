@@ -6,6 +6,10 @@
 #ifndef MOAT_STATUS_H
 #define MOAT_STATUS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum moat_status {
 	MOAT_OK = 0,               /* success */
 	MOAT_END = 1,              /* an iterator has no more items (not an error) */
@@ -40,5 +44,9 @@ const char *moat_status_str(moat_status status);
  * Never returns NULL.
  */
 const char *moat_status_text(moat_status status);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

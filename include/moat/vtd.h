@@ -263,8 +263,9 @@ moat_status moat_vtd_context_get(const struct moat_vtd_unit *u, uint32_t rid, st
 
 /*
  * moat_vtd_routes() - which VT-d unit of @desc translates requester id @rid of @segment: a unit
- * whose device scopes name it (resolved devsets), else the unit of that segment with
- * INCLUDE_PCI_ALL. *@unit_index is an index into desc->units.
+ * whose device scopes name it (moat_devset_names(): resolved devsets, ranges, aliases), else the
+ * unit of that segment with INCLUDE_PCI_ALL: moat_sysdesc_route() for VT-d units, the rule the
+ * core routes by too. *@unit_index is an index into desc->units.
  * Returns MOAT_OK, MOAT_ERR_NOT_FOUND (no unit translates it), MOAT_ERR_INVALID_ARG (NULL) or
  * MOAT_ERR_MALFORMED (a unit's devsets lie outside desc->devsets).
  */

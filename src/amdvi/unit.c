@@ -471,37 +471,6 @@ moat_status moat_amdvi_disable(struct moat_amdvi_unit *u, struct moat_diag *diag
 
 moat_status moat_amdvi_routes(const struct moat_sysdesc *desc, uint16_t segment, uint16_t rid, uint32_t *unit_index)
 {
-	if (!desc || !unit_index || (desc->units_count && !desc->units))
-		return MOAT_ERR_INVALID_ARG;
-
-	for (uint32_t i = 0; i < desc->units_count; i++) {
-		const struct moat_unit_desc *ud = &desc->units[i];
-
-		if (ud->vendor != MOAT_VENDOR_AMDVI || ud->segment != segment)
-			continue;
-		if (ud->devset_first > desc->devsets_count || ud->devset_count > desc->devsets_count - ud->devset_first ||
-		    (ud->devset_count && !desc->devsets))
-			return MOAT_ERR_MALFORMED;
-		for (uint32_t k = 0; k < ud->devset_count; k++) {
-			const struct moat_devset *ds = &desc->devsets[ud->devset_first + k];
-
-			if (ds->flags & MOAT_DEVSET_UNRESOLVED)
-				continue;
-			bool named = rid >= ds->first && rid <= ds->last;
-
-			if (named || ((ds->flags & MOAT_DEVSET_ALIASED) && rid == ds->alias)) {
-				*unit_index = i;
-				return MOAT_OK;
-			}
-		}
-	}
-	for (uint32_t i = 0; i < desc->units_count; i++) {
-		const struct moat_unit_desc *ud = &desc->units[i];
-
-		if (ud->vendor == MOAT_VENDOR_AMDVI && ud->segment == segment && (ud->flags & MOAT_UNIT_AMD_ALL)) {
-			*unit_index = i;
-			return MOAT_OK;
-		}
-	}
-	return MOAT_ERR_NOT_FOUND;
+	/* Device entries (an alias entry names its alias too) first, then the unit with an "all" entry. */
+	return moat_sysdesc_route(desc, MOAT_VENDOR_AMDVI, segment, rid, unit_index);
 }

@@ -140,6 +140,9 @@ int core_audit_irq_format(const struct moat_audit_violation *v, char *buf, size_
 /* The live domain whose root is @root_phys, or NULL. */
 struct moat_domain *core_domain_by_root(struct moat_system *sys, uint64_t root_phys);
 bool core_any_unit_flag(const struct moat_system *sys, uint32_t flag);
+/* Whether a DMA instance serves @dom (dma_core.c): its tables are then edited without the system
+ * lock, and the core's own map and unmap must keep off them. */
+bool core_dom_dma_served(const struct moat_domain *dom);
 
 static inline void core_lock(struct moat_system *sys)
 {

@@ -31,6 +31,11 @@ static void wrap_free(void *cookie, void *virt, uint64_t phys)
 	c->own.free(c->own.cookie, virt, phys);
 }
 
+bool core_dom_dma_served(const struct moat_domain *dom)
+{
+	return dom->pt.ops.alloc == wrap_alloc;
+}
+
 moat_status moat_dma_core_attach(struct moat_dma_core *c, struct moat_domain *dom, struct moat_diag *diag)
 {
 	struct moat_system *sys;
@@ -41,7 +46,7 @@ moat_status moat_dma_core_attach(struct moat_dma_core *c, struct moat_domain *do
 				     "dma: needs a live domain other than the host's");
 	sys = dom->sys;
 	core_lock(sys);
-	if (dom->pt.ops.alloc == wrap_alloc) {
+	if (core_dom_dma_served(dom)) {
 		st = moat_diag_set(diag, MOAT_ERR_BUSY, NULL, 0, "dma: domain %u is already served by a DMA instance",
 				   (unsigned)dom->id);
 	} else {

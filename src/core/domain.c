@@ -96,6 +96,16 @@ moat_status moat_domain_destroy(struct moat_domain *dom)
 	return st;
 }
 
+/* The refusal of a map or unmap of a domain a DMA instance serves (include/moat/dma.h). */
+static moat_status dma_served(const struct moat_domain *dom, const char *what, uint64_t iova, uint64_t size,
+			      struct moat_diag *diag)
+{
+	return moat_diag_set(diag, MOAT_ERR_BUSY, NULL, 0,
+			     "domain %u: %s iova 0x%llx size 0x%llx refused: a DMA instance serves the domain "
+			     "(moat_dma_fini() first)",
+			     (unsigned)dom->id, what, (unsigned long long)iova, (unsigned long long)size);
+}
+
 moat_status moat_domain_map(struct moat_domain *dom, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot,
 			    struct moat_diag *diag)
 {
@@ -122,6 +132,10 @@ moat_status moat_domain_map(struct moat_domain *dom, uint64_t iova, uint64_t phy
 				     (unsigned)dom->id, (unsigned long long)iova, (unsigned long long)phys);
 	sys = dom->sys;
 	core_lock(sys);
+	if (core_dom_dma_served(dom)) {
+		st = dma_served(dom, "map", iova, size, diag);
+		goto out;
+	}
 	/* The check runs again after the pool grew (core_host_retry()): it may have taken a page. */
 	for (unsigned tries = 0;;) {
 		st = core_prot_check(sys, phys, phys + (size - 1), &hit);
@@ -180,6 +194,10 @@ moat_status moat_domain_unmap(struct moat_domain *dom, uint64_t iova, uint64_t s
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "not a live domain");
 	sys = dom->sys;
 	core_lock(sys);
+	if (core_dom_dma_served(dom)) {
+		st = dma_served(dom, "unmap", iova, size, diag);
+		goto out;
+	}
 	moat_pt_gather_init(&g);
 	for (unsigned tries = 0;;) {
 		st = dom_unmap(dom, iova, size, &g);   /* a split of the live host domain: trusted pages */
@@ -192,6 +210,7 @@ moat_status moat_domain_unmap(struct moat_domain *dom, uint64_t iova, uint64_t s
 	} else {
 		st = core_gather_finish(sys, dom, &g, diag);
 	}
+out:
 	core_settle(sys, NULL);
 	core_unlock(sys);
 	return st;

@@ -43,13 +43,9 @@ bool moat_region_names(const struct moat_sysdesc *desc, const struct moat_region
 		return true;
 	if (!region_devsets_valid(desc, r))
 		return false;
-	for (uint32_t i = 0; i < r->devset_count; i++) {
-		const struct moat_devset *ds = &desc->devsets[r->devset_first + i];
-
-		if (!(ds->flags & MOAT_DEVSET_UNRESOLVED) && ds->segment == segment && ds->first <= rid &&
-		    rid <= ds->last)
+	for (uint32_t i = 0; i < r->devset_count; i++)
+		if (moat_devset_names(&desc->devsets[r->devset_first + i], segment, rid))
 			return true;
-	}
 	return false;
 }
 
@@ -185,6 +181,10 @@ moat_status moat_reserved_map(struct moat_domain *dom, const struct moat_sysdesc
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0, "no system description");
 	nreg = MOAT_MIN(desc->regions_count, desc->regions_cap);
 	core_lock(sys);
+	if (core_dom_dma_served(dom))
+		st = moat_diag_set(diag, MOAT_ERR_BUSY, NULL, 0,
+				   "domain %u: reserved regions refused: a DMA instance serves the domain (map them "
+				   "before moat_dma_init())", (unsigned)dom->id);
 	for (uint32_t i = 0; i < nreg && st == MOAT_OK; i++) {
 		const struct moat_region_desc *r = &desc->regions[i];
 

@@ -116,6 +116,10 @@ moat_status moat_system_add_unit(struct moat_system *sys, struct moat_unit *unit
 		return MOAT_ERR_INVALID_ARG;
 	if (!unit_desc_valid(sys, unit))
 		return MOAT_ERR_INVALID_ARG;
+	/* A unit of another system is on that system's list: joining this one would cut the list
+	 * after it (its next is reset), and that system would stop invalidating its later units. */
+	if (unit->sys)
+		return MOAT_ERR_STATE;
 	core_lock(sys);
 	for (struct moat_unit *u = sys->units; u; u = u->next) {
 		if (u == unit) {
@@ -146,27 +150,14 @@ moat_status moat_system_add_unit(struct moat_system *sys, struct moat_unit *unit
 
 static bool unit_names(const struct moat_sysdesc *d, const struct moat_unit *u, uint16_t segment, uint16_t rid)
 {
-	const struct moat_unit_desc *ud;
-
-	if (!d || u->desc_index < 0)
-		return false;
-	ud = &d->units[u->desc_index];
-	for (uint32_t i = 0; i < ud->devset_count; i++) {
-		const struct moat_devset *ds = &d->devsets[ud->devset_first + i];
-
-		if (!(ds->flags & MOAT_DEVSET_UNRESOLVED) && ds->segment == segment && ds->first <= rid &&
-		    rid <= ds->last)
-			return true;
-	}
-	return false;
+	return d && u->desc_index >= 0 && moat_sysdesc_unit_names(d, (uint32_t)u->desc_index, segment, rid) == MOAT_OK;
 }
 
 static bool unit_all(const struct moat_sysdesc *d, const struct moat_unit *u)
 {
 	if (u->flags & MOAT_UNIT_F_ALL)
 		return true;
-	return d && u->desc_index >= 0 &&
-	       (d->units[u->desc_index].flags & (MOAT_UNIT_INCLUDE_ALL | MOAT_UNIT_AMD_ALL));
+	return d && u->desc_index >= 0 && moat_unit_desc_includes_all(&d->units[u->desc_index]);
 }
 
 struct moat_unit *moat_unit_route(struct moat_system *sys, uint16_t segment, uint16_t rid)

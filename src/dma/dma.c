@@ -432,6 +432,10 @@ moat_status moat_dma_init(struct moat_dma *d, struct moat_domain *dom, const str
 	if (!d || !dom || !dom->sys || dom->host || !dom->pt.root)
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
 				     "dma: needs a live domain other than the host's");
+	/* a live instance keeps its mappings: zeroing it would lose them for good */
+	if (dma_ok(d))
+		return moat_diag_set(diag, MOAT_ERR_BUSY, NULL, 0,
+				     "dma: this struct moat_dma is live (it serves a domain): moat_dma_fini() it first");
 	moat_memset(d, 0, sizeof(*d));
 	if (cfg)
 		d->cfg = *cfg;
@@ -519,12 +523,25 @@ static unsigned dir_prot(enum moat_dma_dir dir)
 	return 0;
 }
 
+/* Pages of [start, start + len), or 0 when it is empty, wraps or passes @last. */
+static uint64_t span_pages(uint64_t start, uint64_t len, uint64_t last)
+{
+	if (!len || start + (len - 1) < start || start + (len - 1) > last)
+		return 0;
+	return ((start + len - 1) >> PAGE_SHIFT) - (start >> PAGE_SHIFT) + 1;
+}
+
 /* Pages of the buffer [phys, phys + len), or 0 when it is empty, wraps or passes 2^52. */
 static uint64_t buf_pages(uint64_t phys, uint64_t len)
 {
-	if (!len || phys + (len - 1) < phys || phys + (len - 1) >= PHYS_LIMIT)
-		return 0;
-	return ((phys + len - 1) >> PAGE_SHIFT) - (phys >> PAGE_SHIFT) + 1;
+	return span_pages(phys, len, PHYS_LIMIT - 1);
+}
+
+/* Pages of the device range [iova, iova + len), or 0 when it is empty, wraps or passes the top of
+ * the IOVA space (which may lie past 2^52: 5-level VT-d, 5- and 6-level AMD-Vi). */
+static uint64_t iova_pages(const struct moat_dma *d, uint64_t iova, uint64_t len)
+{
+	return span_pages(iova, len, d->cfg.iova_last);
 }
 
 /* The last IOVA frame whose every byte is at or below @mask (0: no limit). */
@@ -762,10 +779,10 @@ static moat_status unmap_common(struct moat_dma *d, uint64_t iova, const struct 
 moat_status moat_dma_unmap(struct moat_dma *d, uint64_t iova, uint64_t len, enum moat_dma_dir dir,
 			   struct moat_diag *diag)
 {
-	const uint64_t np = buf_pages(iova, len);
+	const uint64_t np = dma_ok(d) ? iova_pages(d, iova, len) : 0;
 	const struct rec_info want = { (uint32_t)(len - 1), (uint16_t)(iova & PAGE_MASK), (uint8_t)dir, 0 };
 
-	if (!dma_ok(d) || !np || np > NP_MAX || !dir_prot(dir))
+	if (!np || np > NP_MAX || !dir_prot(dir))
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
 				     "dma: unmap of IOVA 0x%llx length 0x%llx direction %d: bad arguments",
 				     (unsigned long long)iova, (unsigned long long)len, (int)dir);
@@ -778,7 +795,8 @@ moat_status moat_dma_unmap_sg(struct moat_dma *d, uint64_t iova, const struct mo
 	const uint64_t np = sg_pages(sg, n);
 	const struct rec_info want = { (uint32_t)(np - 1), (uint16_t)(iova & PAGE_MASK), (uint8_t)dir, 1 };
 
-	if (!dma_ok(d) || !np || np > NP_MAX || !dir_prot(dir) || (iova & PAGE_MASK) != (sg[0].phys & PAGE_MASK))
+	if (!dma_ok(d) || !np || np > NP_MAX || !iova_pages(d, iova & ~PAGE_MASK, np << PAGE_SHIFT) || !dir_prot(dir) ||
+	    (iova & PAGE_MASK) != (sg[0].phys & PAGE_MASK))
 		return moat_diag_set(diag, MOAT_ERR_INVALID_ARG, NULL, 0,
 				     "dma: scatter-gather unmap at IOVA 0x%llx (%u element(s)): bad arguments",
 				     (unsigned long long)iova, n);

@@ -230,36 +230,6 @@ moat_status moat_vtd_pages(const struct moat_vtd_unit *u, uint64_t *phys, unsign
 
 moat_status moat_vtd_routes(const struct moat_sysdesc *desc, uint16_t segment, uint16_t rid, uint32_t *unit_index)
 {
-	if (!desc || !unit_index || (desc->units_count && !desc->units))
-		return MOAT_ERR_INVALID_ARG;
-
 	/* Explicit device scopes first: they take a device away from an INCLUDE_PCI_ALL unit. */
-	for (uint32_t i = 0; i < desc->units_count; i++) {
-		const struct moat_unit_desc *ud = &desc->units[i];
-
-		if (ud->vendor != MOAT_VENDOR_VTD || ud->segment != segment)
-			continue;
-		if (ud->devset_first > desc->devsets_count || ud->devset_count > desc->devsets_count - ud->devset_first ||
-		    (ud->devset_count && !desc->devsets))
-			return MOAT_ERR_MALFORMED;
-		for (uint32_t k = 0; k < ud->devset_count; k++) {
-			const struct moat_devset *ds = &desc->devsets[ud->devset_first + k];
-
-			if (ds->flags & MOAT_DEVSET_UNRESOLVED)
-				continue;
-			if (rid >= ds->first && rid <= ds->last) {
-				*unit_index = i;
-				return MOAT_OK;
-			}
-		}
-	}
-	for (uint32_t i = 0; i < desc->units_count; i++) {
-		const struct moat_unit_desc *ud = &desc->units[i];
-
-		if (ud->vendor == MOAT_VENDOR_VTD && ud->segment == segment && (ud->flags & MOAT_UNIT_INCLUDE_ALL)) {
-			*unit_index = i;
-			return MOAT_OK;
-		}
-	}
-	return MOAT_ERR_NOT_FOUND;
+	return moat_sysdesc_route(desc, MOAT_VENDOR_VTD, segment, rid, unit_index);
 }

@@ -235,7 +235,9 @@ static void bad_arguments_change_nothing(void **state)
 	uint8_t *table = malloc(bytes);
 	memcpy(table, sim_amdvi_dte(s, 0), bytes);
 	unsigned nlog = s->nlog, ncmds = s->ncmds;
-	struct moat_amdvi_unit copy = u;
+	struct moat_amdvi_unit copy;
+
+	memcpy(&copy, &u, sizeof(u));   /* padding too: compared byte for byte */
 
 	assert_int_equal(moat_amdvi_attach(&u, 0x180, 2, ROOT_A, 4, &diag), MOAT_ERR_INVALID_ARG);  /* beyond the table */
 	assert_non_null(strstr(diag.msg, "beyond the device table"));

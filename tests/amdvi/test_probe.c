@@ -126,7 +126,7 @@ static void probe_rejects_bad_input_and_touches_nothing(void **state)
 	struct sim_amdvi *s = sim_amdvi_new(SIM_BASE, EFR_QEMU);
 
 	memset(&u, 0x5a, sizeof(u));
-	before = u;
+	memcpy(&before, &u, sizeof(u));   /* padding too: compared byte for byte */
 	td_qemu_like(&t, 0x10, 0);
 #define PROBE(u) moat_amdvi_probe((u), &t.units[0], t.devsets, t.sys.devsets_count, &diag)
 	assert_int_equal(PROBE(NULL), MOAT_ERR_INVALID_ARG);

@@ -275,15 +275,113 @@ static inline void nu_init(struct null_unit *nu, uint16_t segment, int32_t desc_
 	nu->state.expected_on = true;
 }
 
+/* ---- the page-table configuration under test ----
+ *
+ * The core and DMA tests run once per format and depth (tests/CMakeLists.txt registers each one as
+ * area.test@CFG): the environment variable MOAT_TEST_PT names it, "vtd:3" to "vtd:5" or "amd:1" to
+ * "amd:6"; unset, the tests run on 4-level VT-d. Tests adapt to the configuration's input width and
+ * leaf sizes; one that cannot apply at all says why in a cmocka skip (t_skip()).
+ */
+
+struct t_pt {
+	enum moat_pt_format format;
+	unsigned levels;
+	char name[8];              /* "vtd4", "amd1", ... */
+};
+
+static inline struct t_pt t_pt(void)
+{
+	const char *e = getenv("MOAT_TEST_PT");
+	struct t_pt p = { MOAT_PT_VTD_SL, 4, "vtd4" };
+	unsigned levels = 0;
+	char fmt[4] = "";
+
+	if (e && *e) {
+		if (sscanf(e, "%3[a-z]:%u", fmt, &levels) != 2 ||
+		    !((!strcmp(fmt, "vtd") && levels >= 3 && levels <= 5) ||
+		      (!strcmp(fmt, "amd") && levels >= 1 && levels <= 6))) {
+			fprintf(stderr, "MOAT_TEST_PT=%s: expected vtd:3..5 or amd:1..6\n", e);
+			exit(2);
+		}
+		p.format = !strcmp(fmt, "vtd") ? MOAT_PT_VTD_SL : MOAT_PT_AMD_V1;
+		p.levels = levels;
+		snprintf(p.name, sizeof(p.name), "%s%u", fmt, levels);
+	}
+	return p;
+}
+
+/* The configuration the tests were written on first, which runs the heavy tests at full length. */
+static inline bool t_pt_default(void)
+{
+	const struct t_pt p = t_pt();
+
+	return p.format == MOAT_PT_VTD_SL && p.levels == 4;
+}
+
+static inline unsigned t_levels(void)
+{
+	return t_pt().levels;
+}
+
+/* Input-address width of a domain: 12 + 9 bits a level, at most 64. */
+static inline unsigned t_iova_bits(void)
+{
+	return MOAT_MIN(64u, 12u + 9u * t_levels());
+}
+
+/* The highest IOVA a domain translates. */
+static inline uint64_t t_iova_last(void)
+{
+	return t_iova_bits() == 64 ? UINT64_MAX : (1ull << t_iova_bits()) - 1;
+}
+
+/* The IOVA space's size, saturated at 2^63 (a 64-bit space). */
+static inline uint64_t t_iova_span(void)
+{
+	return t_iova_bits() >= 64 ? 1ull << 63 : 1ull << t_iova_bits();
+}
+
+/* Whether a table of this configuration can hold leaves of @size (4 KiB, 2 MiB, 1 GiB), when the
+ * system allows every size: a leaf lives at a level below the root or at it (AMD 1 level: 4 KiB
+ * only; 2 levels: no 1 GiB). */
+static inline bool t_leaf_ok(uint64_t size)
+{
+	const unsigned need = size == K4 ? 1 : size == M2 ? 2 : 3;
+
+	return t_levels() >= need;
+}
+
+/* The largest leaf the configuration holds. */
+static inline uint64_t t_leaf_max(void)
+{
+	return t_leaf_ok(G1) ? G1 : t_leaf_ok(M2) ? M2 : K4;
+}
+
+/* Tables on the path of a single 4 KiB leaf in an empty domain, the root included. */
+static inline unsigned t_path_tables(void)
+{
+	return t_levels();
+}
+
+/* A cmocka skip that says why the test cannot apply to this configuration. */
+#define t_skip(...)                                                                                \
+	do {                                                                                       \
+		fprintf(stderr, "skipped on %s: ", t_pt().name);                                   \
+		fprintf(stderr, __VA_ARGS__);                                                      \
+		fprintf(stderr, "\n");                                                             \
+		skip();                                                                            \
+	} while (0)
+
 /* ---- systems ---- */
 
 static inline struct moat_system_config t_config(unsigned sizes)
 {
+	const struct t_pt p = t_pt();
 	struct moat_system_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.pt.format = MOAT_PT_VTD_SL;
-	cfg.pt.levels = 4;
+	cfg.pt.format = p.format;
+	cfg.pt.levels = p.levels;
 	cfg.pt.page_sizes = sizes;
 	cfg.pt.coherent = true;
 	return cfg;

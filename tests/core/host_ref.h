@@ -127,6 +127,76 @@ static inline bool t_mapped_identity(struct moat_domain *d, uint64_t a)
 	return true;
 }
 
+/* Whether the host domain can map address @a at all: below the input width and 2^52. */
+static inline bool t_reach(uint64_t a)
+{
+	return a <= MOAT_MIN(t_iova_last(), (1ull << 52) - 1);
+}
+
+/* Page @a is identity-mapped exactly when @want and reachable (memory above the width never is). */
+static inline void expect_identity(struct moat_domain *d, uint64_t a, bool want)
+{
+	if (t_mapped_identity(d, a) != (want && t_reach(a))) {
+		fprintf(stderr, "page 0x%llx on %s: mapped %d, expected %d\n", (unsigned long long)a, t_pt().name,
+			!(want && t_reach(a)), want && t_reach(a));
+		fail();
+	}
+}
+
+/*
+ * What an identity map of @exp with the largest leaves takes, computed apart from the engine:
+ * @by_size[0..2] the 4 KiB, 2 MiB and 1 GiB leaves (each the largest size of @sizes, and of what
+ * the configuration's levels hold, that is aligned and fits), and *@tables the table pages (the
+ * root, and below it every table on the path of a leaf down to the leaf's level).
+ */
+static inline void t_ideal(const struct ivset *exp, unsigned sizes, uint64_t by_size[3], uint64_t *tables)
+{
+	static const uint64_t size[3] = { K4, M2, G1 };
+	static const unsigned bit[3] = { MOAT_PT_PAGE_4K, MOAT_PT_PAGE_2M, MOAT_PT_PAGE_1G };
+	const unsigned levels = t_levels();
+	uint64_t last_region[MOAT_PT_MAX_LEVELS + 1];
+
+	by_size[0] = by_size[1] = by_size[2] = 0;
+	*tables = 1;
+	for (unsigned l = 0; l <= MOAT_PT_MAX_LEVELS; l++)
+		last_region[l] = UINT64_MAX;
+	for (size_t i = 0; i < exp->n; i++) {
+		for (uint64_t a = exp->v[i].first; a <= exp->v[i].last;) {
+			int k = 2;
+
+			while (k > 0 && (!(sizes & bit[k]) || !t_leaf_ok(size[k]) || (a & (size[k] - 1)) ||
+					 exp->v[i].last - a < size[k] - 1))
+				k--;
+			by_size[k]++;
+			/* a leaf of level k + 1 sits in a table of that level, below the root */
+			for (unsigned l = (unsigned)k + 1; l < levels; l++) {
+				const uint64_t region = a >> (12 + 9 * l);
+
+				if (region != last_region[l]) {
+					last_region[l] = region;
+					(*tables)++;
+				}
+			}
+			if (exp->v[i].last - a < size[k])
+				break;
+			a += size[k];
+		}
+	}
+}
+
+/* The reference's RAM, in bytes: all of it, and what the host domain can reach. */
+static inline void t_ram_bytes(const struct moat_mem_range *map, size_t n, uint64_t *all, uint64_t *reachable)
+{
+	struct ivset a = { 0 }, r = { 0 };
+
+	ref_ram(map, n, UINT64_MAX, &a);
+	ref_ram(map, n, MOAT_MIN(t_iova_last(), (1ull << 52) - 1), &r);
+	*all = ivs_bytes(&a);
+	*reachable = ivs_bytes(&r);
+	ivs_free(&a);
+	ivs_free(&r);
+}
+
 static inline bool t_page_owned(struct moat_system *sys, uint64_t a)
 {
 	struct moat_protect_hit hit;

@@ -2,6 +2,35 @@
 /* Reserved regions: mapped only for the devices they name, never over protected memory. */
 #include "core_test.h"
 
+/*
+ * Where the regions lie: from 0x70000000, 16 MiB apart, a 4 MiB one at +240 MiB, when the IOVA
+ * space reaches that far (identity maps: the IOVA is the address); lower down in a 1 GiB space
+ * (2-level AMD-Vi), and 128 KiB apart with a 256 KiB one in a 2 MiB space (1 level).
+ */
+static uint64_t R0, STEP, BIG, BIG_SIZE;
+
+static void layout(void)
+{
+	if (t_iova_span() > 2 * G1) {
+		R0 = 0x70000000, STEP = 0x1000000, BIG = R0 + 0xf000000, BIG_SIZE = 0x400000;
+	} else if (t_iova_span() > M2) {
+		R0 = 0x20000000, STEP = 0x1000000, BIG = R0 + 0xf000000, BIG_SIZE = 0x400000;
+	} else {
+		R0 = 0x100000, STEP = 0x20000, BIG = R0 + 0x80000, BIG_SIZE = 0x40000;
+	}
+}
+
+#define R1 (R0 + STEP)
+#define R2 (R0 + 2 * STEP)
+#define LOG (BIG + BIG_SIZE / 2 + 0x10)   /* a protected range inside the big region */
+
+/* "0x..." of @a, for messages. */
+static const char *hex(char *buf, uint64_t a)
+{
+	sprintf(buf, "0x%llx", (unsigned long long)a);
+	return buf;
+}
+
 #define DEV_A MOAT_RID(0, 2, 0)
 #define DEV_B MOAT_RID(0, 0x1d, 0)
 #define DEV_C MOAT_RID(3, 0, 0)
@@ -18,19 +47,20 @@ static void rfix_init(struct rfix *f)
 {
 	struct moat_system_config cfg = t_config(ALL_SIZES);
 
+	layout();
 	memset(f, 0, sizeof(*f));
 	f->devsets[0] = (struct moat_devset){ .segment = 0, .first = DEV_A, .last = DEV_A, .src_offset = 0x60 };
 	f->devsets[1] = (struct moat_devset){ .segment = 0, .first = DEV_B, .last = DEV_B, .src_offset = 0x90 };
 	f->devsets[2] = (struct moat_devset){ .segment = 0, .first = DEV_C, .last = DEV_C, .src_offset = 0xb0 };
 	f->regions[0] = (struct moat_region_desc){ MOAT_REGION_RMRR, 0,
 						   MOAT_REGION_UNITY | MOAT_REGION_READ | MOAT_REGION_WRITE,
-						   0x70000000, 0x7000ffff, 0, 1, 0x48 };
+						   R0, R0 + 0xffff, 0, 1, 0x48 };
 	f->regions[1] = (struct moat_region_desc){ MOAT_REGION_RMRR, 0,
 						   MOAT_REGION_UNITY | MOAT_REGION_READ | MOAT_REGION_WRITE,
-						   0x71000000, 0x71001fff, 1, 1, 0x78 };
+						   R1, R1 + 0x1fff, 1, 1, 0x78 };
 	/* an IVMD-style read-only region for C, not page aligned */
 	f->regions[2] = (struct moat_region_desc){ MOAT_REGION_IVMD_SELECT, 0, MOAT_REGION_UNITY | MOAT_REGION_READ,
-						   0x72000800, 0x720017ff, 2, 1, 0xa0 };
+						   R2 + 0x800, R2 + 0x17ff, 2, 1, 0xa0 };
 	f->desc.regions = f->regions;
 	f->desc.regions_cap = 4;
 	f->desc.regions_count = 3;
@@ -69,17 +99,17 @@ static void regions_are_mapped_only_for_the_devices_they_name(void **state)
 	assert_int_equal(moat_reserved_map(&da, NULL, 0, DEV_A, NULL), MOAT_OK);
 	assert_int_equal(moat_reserved_map(&db, &f.desc, 0, DEV_B, NULL), MOAT_OK);
 	assert_int_equal(moat_reserved_map(&dc, NULL, 0, DEV_C, NULL), MOAT_OK);
-	assert_true(identity(&da, 0x70000000, &prot));
+	assert_true(identity(&da, R0, &prot));
 	assert_int_equal(prot, MOAT_PT_RW);
-	assert_true(identity(&da, 0x7000f000, NULL));
-	assert_false(identity(&da, 0x70010000, NULL));
-	assert_false(identity(&da, 0x71000000, NULL));
-	assert_true(identity(&db, 0x71001000, NULL));
-	assert_false(identity(&db, 0x70000000, NULL));
-	assert_true(identity(&dc, 0x72000000, &prot));   /* rounded out */
+	assert_true(identity(&da, R0 + 0xf000, NULL));
+	assert_false(identity(&da, R0 + 0x10000, NULL));
+	assert_false(identity(&da, R1, NULL));
+	assert_true(identity(&db, R1 + 0x1000, NULL));
+	assert_false(identity(&db, R0, NULL));
+	assert_true(identity(&dc, R2, &prot));   /* rounded out */
 	assert_int_equal(prot, MOAT_PT_READ);
-	assert_true(identity(&dc, 0x72001000, NULL));
-	assert_false(identity(&dc, 0x72002000, NULL));
+	assert_true(identity(&dc, R2 + 0x1000, NULL));
+	assert_false(identity(&dc, R2 + 0x2000, NULL));
 	/* again: already there, nothing new */
 	assert_int_equal(moat_reserved_map(&da, NULL, 0, DEV_A, NULL), MOAT_OK);
 	/* a device no region names */
@@ -96,12 +126,15 @@ static void regions_are_mapped_only_for_the_devices_they_name(void **state)
 	assert_int_equal(r.v[0].domain_id, da.id);
 	assert_int_equal(r.v[0].rid, DEV_B);
 	assert_int_equal(r.v[0].region, 0);
-	assert_int_equal(r.v[0].iova, 0x70000000);
-	assert_int_equal(r.v[0].hit_base, 0x70000000);
+	assert_int_equal(r.v[0].iova, R0);
+	assert_int_equal(r.v[0].hit_base, R0);
 	assert_int_equal(r.v[0].hit_size, 0x10000);
 	moat_audit_format(&r.v[0], line, sizeof(line));
-	assert_string_equal(line, "domain 1: reserved region 0 (RMRR DMAR+0x48) [0x70000000, 0x7000ffff] mapped at iova "
-				  "0x70000000, but it does not name attached device 0000:00:1d.0");
+	char want[256];
+	snprintf(want, sizeof(want), "domain 1: reserved region 0 (RMRR DMAR+0x48) [0x%llx, 0x%llx] mapped at iova "
+		 "0x%llx, but it does not name attached device 0000:00:1d.0", (unsigned long long)R0,
+		 (unsigned long long)R0 + 0xffff, (unsigned long long)R0);
+	assert_string_equal(line, want);
 
 	assert_int_equal(moat_domain_detach(&f.sys, 0, DEV_B, NULL), MOAT_OK);
 	assert_int_equal(moat_domain_detach(&f.sys, 0, DEV_A, NULL), MOAT_OK);
@@ -123,21 +156,25 @@ static void a_region_over_protected_memory_is_refused_loudly(void **state)
 
 	rfix_init(&f);
 	/* A is named by two regions; the second one touches protected memory: nothing is mapped */
+	char a[32], b[32], want[96];
+
 	f.regions[3] = (struct moat_region_desc){ MOAT_REGION_RMRR, 0, MOAT_REGION_UNITY | MOAT_REGION_READ |
-							 MOAT_REGION_WRITE, 0x7f000000, 0x7f3fffff, 0, 1, 0x1c8 };
+							 MOAT_REGION_WRITE, BIG, BIG + BIG_SIZE - 1, 0, 1, 0x1c8 };
 	f.desc.regions_count = 4;
-	assert_int_equal(moat_protect_add(&f.sys, 0x7f200010, 0x20, "hv-log", NULL), MOAT_OK);
+	assert_int_equal(moat_protect_add(&f.sys, LOG, 0x20, "hv-log", NULL), MOAT_OK);
 	assert_int_equal(moat_domain_create(&f.sys, &d), MOAT_OK);
 	assert_int_equal(moat_reserved_map(&d, NULL, 0, DEV_A, &diag), MOAT_ERR_PROTECTED);
 	assert_int_equal(diag.status, MOAT_ERR_PROTECTED);
 	assert_string_equal(diag.table, "DMAR");
 	assert_int_equal(diag.offset, 0x1c8);
-	assert_non_null(strstr(diag.msg, "RMRR [0x7f000000, 0x7f3fffff]"));
-	assert_non_null(strstr(diag.msg, "[0x7f200000, 0x7f200fff] (hv-log)"));
-	assert_false(identity(&d, 0x70000000, NULL));
-	assert_false(identity(&d, 0x7f000000, NULL));
+	snprintf(want, sizeof(want), "RMRR [%s, %s]", hex(a, BIG), hex(b, BIG + BIG_SIZE - 1));
+	assert_non_null(strstr(diag.msg, want));
+	snprintf(want, sizeof(want), "[%s, %s] (hv-log)", hex(a, LOG & ~0xfffull), hex(b, LOG | 0xfff));
+	assert_non_null(strstr(diag.msg, want));
+	assert_false(identity(&d, R0, NULL));
+	assert_false(identity(&d, BIG, NULL));
 	assert_int_equal(moat_domain_memory(&d), K4);
-	assert_int_equal(moat_protect_remove(&f.sys, 0x7f200010, 0x20), MOAT_OK);
+	assert_int_equal(moat_protect_remove(&f.sys, LOG, 0x20), MOAT_OK);
 
 	/* Moat's own page inside a region */
 	page = moat_page_alloc(&f.sys, &phys);
@@ -148,11 +185,11 @@ static void a_region_over_protected_memory_is_refused_loudly(void **state)
 	assert_non_null(strstr(diag.msg, "(moat"));
 	moat_page_free(&f.sys, page, phys);
 
-	f.regions[3].base = 0x7f000000;
-	f.regions[3].limit = 0x7f3fffff;
+	f.regions[3].base = BIG;
+	f.regions[3].limit = BIG + BIG_SIZE - 1;
 	assert_int_equal(moat_reserved_map(&d, NULL, 0, DEV_A, NULL), MOAT_OK);
-	assert_true(identity(&d, 0x70000000, NULL));
-	assert_true(identity(&d, 0x7f3ff000, NULL));
+	assert_true(identity(&d, R0, NULL));
+	assert_true(identity(&d, BIG + BIG_SIZE - K4, NULL));
 	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
 	assert_int_equal(moat_system_fini(&f.sys), MOAT_OK);
 }
@@ -167,21 +204,23 @@ static void bad_regions_and_conflicts_change_nothing(void **state)
 	rfix_init(&f);
 	assert_int_equal(moat_domain_create(&f.sys, &d), MOAT_OK);
 	/* region 0's first page already maps elsewhere */
-	assert_int_equal(moat_domain_map(&d, 0x70004000, 0x10000000, K4, MOAT_PT_RW, NULL), MOAT_OK);
+	char a[32];
+
+	assert_int_equal(moat_domain_map(&d, R0 + 0x4000, 0x10000000, K4, MOAT_PT_RW, NULL), MOAT_OK);
 	assert_int_equal(moat_reserved_map(&d, NULL, 0, DEV_A, &diag), MOAT_ERR_OVERLAP);
-	assert_non_null(strstr(diag.msg, "0x70004000"));
-	assert_false(identity(&d, 0x70000000, NULL));
-	assert_int_equal(moat_domain_unmap(&d, 0x70004000, K4, NULL), MOAT_OK);
+	assert_non_null(strstr(diag.msg, hex(a, R0 + 0x4000)));
+	assert_false(identity(&d, R0, NULL));
+	assert_int_equal(moat_domain_unmap(&d, R0 + 0x4000, K4, NULL), MOAT_OK);
 	/* part already identity-mapped is kept */
-	assert_int_equal(moat_domain_map(&d, 0x70004000, 0x70004000, K4, MOAT_PT_RW, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_map(&d, R0 + 0x4000, R0 + 0x4000, K4, MOAT_PT_RW, NULL), MOAT_OK);
 	assert_int_equal(moat_reserved_map(&d, NULL, 0, DEV_A, NULL), MOAT_OK);
-	assert_true(identity(&d, 0x70000000, NULL));
-	assert_true(identity(&d, 0x7000f000, NULL));
+	assert_true(identity(&d, R0, NULL));
+	assert_true(identity(&d, R0 + 0xf000, NULL));
 	/* limit below base */
 	f.regions[1].limit = f.regions[1].base - 1;
 	assert_int_equal(moat_reserved_map(&d, NULL, 0, DEV_B, &diag), MOAT_ERR_INVALID_ARG);
 	assert_int_equal(diag.offset, 0x78);
-	f.regions[1].limit = 0x71001fff;
+	f.regions[1].limit = R1 + 0x1fff;
 	f.regions[1].devset_count = 7;
 	assert_int_equal(moat_reserved_map(&d, NULL, 0, DEV_B, NULL), MOAT_ERR_INVALID_ARG);
 	assert_int_equal(moat_reserved_map(NULL, NULL, 0, DEV_B, NULL), MOAT_ERR_INVALID_ARG);

@@ -21,6 +21,7 @@ struct fix {
 
 static inline void fix_up_unit(struct fix *f, const struct moat_dma_config *cfg, uint32_t unit_flags)
 {
+	memset(f, 0, sizeof(*f));   /* a struct moat_dma that reads as live is refused: no stale one */
 	f->live0 = moat_hosted_stats().pages_live;
 	f->sys = t_system(ALL_SIZES);
 	nu_init(&f->nu, 0, -1);
@@ -49,6 +50,17 @@ static inline void fix_down(struct fix *f)
 static inline bool translates(struct fix *f, uint64_t iova, uint64_t *phys, unsigned *prot)
 {
 	return moat_domain_translate(&f->dom, iova, phys, prot, NULL) == MOAT_OK;
+}
+
+/* Pages of a DMA instance's default IOVA space: from 1 MiB to the domain's top (below 2^56). */
+static inline uint64_t t_dma_pages(void)
+{
+	return ((MOAT_MIN(t_iova_last(), (1ull << 56) - 1) >> 12) + 1) - (0x100000 >> 12);
+}
+
+static inline bool translates_in(struct moat_domain *dom, uint64_t iova, uint64_t *phys)
+{
+	return moat_domain_translate(dom, iova, phys, NULL, NULL) == MOAT_OK;
 }
 
 static inline unsigned dir_prot(enum moat_dma_dir dir)

@@ -40,7 +40,7 @@ static unsigned fails_cleanly_at_every_allocation(struct moat_pt *pt, struct tpa
 {
 	struct t_snap before, after;
 	const uint64_t pages = moat_pt_table_pages(pt), live = tp->live;
-	const struct moat_pt_gather empty = { 0 };
+	static const struct moat_pt_gather empty;   /* static: its padding is zero too, as the gather's */
 
 	t_snap_take(pt, &before);
 	for (unsigned k = 1;; k++) {

@@ -362,6 +362,33 @@ static void an_aliased_device_moves_its_whole_group(void **state)
 	fx_free(f, true);
 }
 
+/* The alias the IOMMU sees routes to the unit of its set: attaching by it through the core moves
+ * the whole group, as attaching by a member does. */
+static void attaching_by_the_alias_requester_id_moves_the_group(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(0x10, 0, EFR_QEMU, 0, false);
+	struct moat_domain dom;
+	uint16_t group[9];
+
+	fx_init(f, 0);
+	fx_enable(f);
+	assert_ptr_equal(moat_unit_route(&f->ms.sys, 0, ALIAS), &f->su[0].unit);
+	assert_int_equal(moat_domain_create(&f->ms.sys, &dom), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&dom, 0, ALIAS, NULL), MOAT_OK);
+	group[0] = ALIAS;
+	for (unsigned i = 0; i < 8; i++)
+		group[i + 1] = (uint16_t)(0x100 + i);
+	for (unsigned i = 0; i < 9; i++)
+		assert_int_equal(sim_amdvi_dte(f->sim[0], group[i])[1], dom.id);
+	check_all_entries(f->sim[0], group, 9);
+	assert_int_equal(sim_amdvi_request(f->sim[0], ALIAS, NULL), SIM_REQ_TRANSLATED);
+	assert_int_equal(moat_domain_detach(&f->ms.sys, 0, ALIAS, NULL), MOAT_OK);
+	check_all_entries(f->sim[0], NULL, 0);
+	assert_int_equal(moat_domain_destroy(&dom), MOAT_OK);
+	fx_free(f, true);
+}
+
 static void moving_a_device_invalidates_the_domain_it_leaves(void **state)
 {
 	(void)state;
@@ -964,6 +991,7 @@ int main(void)
 		cmocka_unit_test(units_agree_and_each_gets_its_own_full_table),
 		cmocka_unit_test(attach_lookup_detach_reach_the_device_table),
 		cmocka_unit_test(an_aliased_device_moves_its_whole_group),
+		cmocka_unit_test(attaching_by_the_alias_requester_id_moves_the_group),
 		cmocka_unit_test(moving_a_device_invalidates_the_domain_it_leaves),
 		cmocka_unit_test(maps_and_unmaps_are_invalidated),
 		cmocka_unit_test(the_auditor_names_entries_that_let_a_device_past_translation),

@@ -95,7 +95,7 @@ static void probe_refuses_bad_units_and_changes_nothing(void **state)
 	struct moat_unit_desc d;
 
 	memset(&u, 0x5a, sizeof(u));
-	before = u;
+	memcpy(&before, &u, sizeof(u));   /* padding too: compared byte for byte */
 
 	/* nothing at that address */
 	d = (struct moat_unit_desc){ .vendor = MOAT_VENDOR_VTD, .register_base = 0xfed00000, .register_size = 4096 };
@@ -243,7 +243,7 @@ static void negotiation_refuses_a_unit_without_usable_levels(void **state)
 
 	units_setup(&t, cap, ecap);
 	memset(&c, 0x33, sizeof(c));
-	before = c;
+	memcpy(&before, &c, sizeof(c));   /* padding too: compared byte for byte */
 	assert_int_equal(moat_vtd_negotiate(t.p, 3, 39, &c, &diag), MOAT_ERR_UNSUPPORTED);
 	assert_non_null(strstr(diag.msg, "unit 1"));
 	assert_non_null(strstr(diag.msg, "0xfeda0000"));

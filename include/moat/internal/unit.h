@@ -201,8 +201,8 @@ struct moat_unit_ops {
 				 struct moat_diag *diag);
 };
 
-/* One IOMMU unit. Caller (driver) storage; set the fields above "core" before
- * moat_system_add_unit(). */
+/* One IOMMU unit. Caller (driver) storage; set the fields above "core" and zero the others before
+ * moat_system_add_unit() (a unit whose sys is set belongs to a system and is refused). */
 struct moat_unit {
 	const struct moat_unit_ops *ops;
 	void *priv;               /* the driver's own unit (e.g. struct moat_vtd_unit) */
@@ -217,7 +217,7 @@ struct moat_unit {
 	unsigned index;                  /* units added before it (struct moat_domain units_seen) */
 	/* held around every operation; on a line of its own (the fields above are read by every
 	 * CPU that invalidates) */
-	_Alignas(MOAT_CACHE_LINE) struct moat_lock lock;
+	MOAT_ALIGNAS(MOAT_CACHE_LINE) struct moat_lock lock;
 	bool core_holds;                 /* the system lock's holder holds the lock (written and read
 					    under the system lock): a nested call takes it no more */
 };
@@ -253,8 +253,9 @@ moat_status moat_unit_call(struct moat_unit *u, moat_unit_call_fn fn, void *ctx)
 
 /*
  * moat_unit_route() - the unit of @sys that translates device @rid of @segment: one whose device
- * scopes (from the system description) name it, else the include-all unit of the segment (a unit
- * whose description has MOAT_UNIT_INCLUDE_ALL or MOAT_UNIT_AMD_ALL, or that has MOAT_UNIT_F_ALL).
+ * sets (from the system description) name it (moat_sysdesc_unit_names(): ranges and aliases,
+ * unresolved sets name nobody, as the drivers' moat_vtd_routes()/moat_amdvi_routes()), else the
+ * include-all unit of the segment (moat_unit_desc_includes_all(), or MOAT_UNIT_F_ALL).
  * Call with the lock held or before the system is shared. Returns the unit or NULL.
  */
 struct moat_unit *moat_unit_route(struct moat_system *sys, uint16_t segment, uint16_t rid);
