@@ -2,11 +2,14 @@
 /* The simulated AMD IOMMU (see sim_amdvi.h). */
 #include "sim_amdvi.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hosted.h>
 #include <moat/platform.h>
+
+#include "hostile.h"
 
 static uint64_t bits(uint64_t v, unsigned hi, unsigned lo)
 {
@@ -111,10 +114,16 @@ static void cmd_execute(struct sim_amdvi *s, const uint64_t *c)
 		break;
 	case 2:
 		s->cache[c[0] & 0xffff].valid = false;
+		s->inval_done++;
+		break;
+	case 3: /* INVALIDATE_IOMMU_PAGES, INVALIDATE_IOTLB_PAGES */
+	case 4:
+		s->inval_done++;
 		break;
 	case 8:
 		for (unsigned i = 0; i < 65536; i++)
 			s->cache[i].valid = false;
+		s->inval_done++;
 		break;
 	default:
 		break;
@@ -271,6 +280,54 @@ static void sim_write_reg(void *ctx, uint64_t off, unsigned width, uint64_t v)
 
 static const struct moat_hosted_mmio_ops sim_ops = { sim_read, sim_write_reg };
 
+/* ---- what a device gets through the IOMMU (the hostile device's view) ---- */
+
+/*
+ * Section 2.2.2.1: V = 0 lets a request through with no checks at all; V = 1, TV = 0 blocks it;
+ * TV = 1 with Mode 0 passes it through untranslated, Mode 1..6 translates through that many levels
+ * of tables at the root (bits 51:12); IR (61) and IW (62) are the permissions. Mode 7 is reserved.
+ */
+static void sim_grants(void *hw, hostile_grant_fn fn, void *ctx)
+{
+	const struct sim_amdvi *s = hw;
+	const uint32_t n = sim_amdvi_dte_count(s);
+
+	if (!(s->control & SIM_CTL_IOMMU_EN) || !addr_of(s->devtab))
+		return;
+	for (uint32_t id = 0; id < n && id <= 0xffff; id += 128) {
+		const uint64_t *page = moat_plat_phys_to_virt(addr_of(s->devtab) + id * 32ull);
+
+		for (uint32_t k = 0; page && k < 128; k++) {
+			const uint64_t q0 = __atomic_load_n(&page[k * 4], __ATOMIC_RELAXED);
+			const unsigned mode = (unsigned)bits(q0, 11, 9);
+			struct hostile_grant g = { .rid = id + k, .perm = MOAT_PT_READ | MOAT_PT_WRITE };
+
+			if (q0 & 1) {
+				if (!(q0 & 2) || mode == 7)
+					continue;
+				g.perm = (bits(q0, 61, 61) ? MOAT_PT_READ : 0u) | (bits(q0, 62, 62) ? MOAT_PT_WRITE : 0u);
+				if (mode == 0) {
+					g.pass = true;
+				} else {
+					g.root = addr_of(q0);
+					g.format = MOAT_PT_AMD_V1;
+					g.levels = mode;
+				}
+			} else {
+				g.pass = true;
+			}
+			fn(ctx, &g);
+		}
+	}
+}
+
+static uint64_t sim_epoch(void *hw)
+{
+	return ((const struct sim_amdvi *)hw)->inval_done;
+}
+
+static const struct hostile_hw_ops sim_hostile_ops = { sim_grants, sim_epoch };
+
 struct sim_amdvi *sim_amdvi_new(uint64_t base, uint64_t efr)
 {
 	struct sim_amdvi *s = calloc(1, sizeof(*s));
@@ -286,6 +343,9 @@ struct sim_amdvi *sim_amdvi_new(uint64_t base, uint64_t efr)
 	moat_hosted_mmio_remove(base);
 	if (moat_hosted_mmio_add(base, SIM_MMIO_SIZE, &sim_ops, s) != 0)
 		abort();
+	char name[48];
+	snprintf(name, sizeof(name), "AMD-Vi IOMMU at 0x%llx", (unsigned long long)base);
+	hostile_hw_add(s, &sim_hostile_ops, name);
 	return s;
 }
 
@@ -293,6 +353,7 @@ void sim_amdvi_free(struct sim_amdvi *s)
 {
 	if (!s)
 		return;
+	hostile_hw_remove(s);
 	moat_hosted_mmio_remove(s->base);
 	free(s->cache);
 	free(s);

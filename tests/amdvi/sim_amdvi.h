@@ -15,7 +15,11 @@
  * until INVALIDATE_DEVTAB_ENTRY or INVALIDATE_IOMMU_ALL drops it.
  * Every register write is logged and rule violations are counted.
  * Failure knobs: a processor that never runs, run bits that never follow their enables, commands
- * that run only a few at a time on register reads, an injected illegal command.
+ * that run only a few at a time on register reads (a slow processor: `lazy`), an injected illegal
+ * command.
+ * The IOMMU is hardware for the hostile device of tests/support/hostile.h: while IommuEn is set, the
+ * device ids its device table (as programmed in the base register) lets through, and the
+ * invalidations it carried out.
  */
 #ifndef MOAT_TEST_SIM_AMDVI_H
 #define MOAT_TEST_SIM_AMDVI_H
@@ -106,6 +110,7 @@ struct sim_amdvi {
 	unsigned bad_access;             /* wrong width, unknown register, read-only register written */
 	unsigned violations;             /* bases or pointers written while in use, EventLogEn set with
 					    EventOverflow pending, head written while the processor runs */
+	uint64_t inval_done;             /* invalidation commands carried out (device table, pages, all) */
 	struct sim_dte_cache *cache;     /* 65536 entries */
 };
 

@@ -11,6 +11,9 @@
  * logged, and rule violations are counted, so tests can check order and discipline.
  * Failure knobs: status bits that never change, stuck invalidation registers, a queue that never
  * runs, a delay before GCMD takes effect, a queue error or time-out on a chosen descriptor.
+ * The unit is hardware for the hostile device of tests/support/hostile.h: while translation is on,
+ * the requesters its live tables (latched root table pointer, root and context entries) let
+ * through, and the invalidations it carried out.
  */
 #ifndef MOAT_TEST_SIM_VTD_H
 #define MOAT_TEST_SIM_VTD_H
@@ -100,6 +103,7 @@ struct sim_vtd {
 	unsigned bad_access;             /* accesses of a wrong width or to unknown registers */
 	unsigned faults_dropped;
 	unsigned gsts_reads;
+	uint64_t inval_done;             /* context-cache, IOTLB and device-TLB invalidations carried out */
 };
 
 /* Allocate a unit at @base with @cap / @ecap, PMEN off, and register it with the hosted platform. */
