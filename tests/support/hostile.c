@@ -1050,18 +1050,26 @@ unsigned hostile_requesters(void *hw, uint32_t *rids, unsigned max)
 	struct walk w = { .all = true, .rids = rids, .max = max };
 	unsigned n = 0;
 
+	bool done = false;
+
 	enter();
-	for (unsigned i = 0; i < MAX_HW; i++) {
+	for (unsigned i = 0; i < MAX_HW && !done; i++) {
 		struct hw *h = &H.hw[i];
 
-		if (!h->used || h->key != hw)
+		if (!h->used || !h->ops || h->key != hw)
 			continue;
-		if (h->ops)
-			h->ops->grants(h->key, on_grant, &w);
-		else
-			h->uops->grants(h->key, on_grant, &w);
-		n = w.count;
+		h->ops->grants(h->key, on_grant, &w);
+		done = true;
 	}
+	/* a unit of a watched system */
+	for (unsigned i = 0; i < MAX_WATCH && !done; i++) {
+		if (!H.watch[i].sys || !H.watch[i].uops)
+			continue;
+		for (struct moat_unit *u = H.watch[i].sys->units; u && !done; u = u->next)
+			if (u == hw)
+				done = H.watch[i].uops->grants(u, on_grant, &w);
+	}
+	n = w.count;
 	leave();
 	return n;
 }
@@ -1084,6 +1092,7 @@ struct finding {
 	uint64_t phys;
 	unsigned perm;
 	const char *hw;
+	unsigned rank;          /* printed in this order: registry, Moat-owned, held, left behind */
 	char what[96];
 };
 
@@ -1092,7 +1101,7 @@ struct findings {
 	size_t n, cap;
 };
 
-static void found(struct findings *f, uint64_t phys, unsigned perm, const char *hw, const char *what)
+static void found(struct findings *f, uint64_t phys, unsigned perm, const char *hw, unsigned rank, const char *what)
 {
 	for (size_t i = 0; i < f->n; i++)
 		if (f->v[i].phys == phys && f->v[i].hw == hw)
@@ -1103,9 +1112,18 @@ static void found(struct findings *f, uint64_t phys, unsigned perm, const char *
 		if (!f->v)
 			abort();
 	}
-	f->v[f->n] = (struct finding){ phys, perm, hw, "" };
+	f->v[f->n] = (struct finding){ phys, perm, hw, rank, "" };
 	snprintf(f->v[f->n].what, sizeof(f->v[f->n].what), "%s", what);
 	f->n++;
+}
+
+static int finding_cmp(const void *a, const void *b)
+{
+	const struct finding *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->phys < y->phys ? -1 : x->phys > y->phys;
 }
 
 static const char *perm_str(unsigned p)
@@ -1162,7 +1180,7 @@ unsigned hostile_check(struct moat_system *sys)
 						     (ivl_has(&h->cached.w, a) ? MOAT_PT_WRITE : 0u);
 
 					if (is_target_page(a))
-						found(&f, a, p, h->name, "a page Moat holds");
+						found(&f, a, p, h->name, 2, "a page Moat holds (handed out by the platform, not given back)");
 				}
 			}
 		}
@@ -1170,7 +1188,7 @@ unsigned hostile_check(struct moat_system *sys)
 	/* content the device wrote, still there */
 	for (uint64_t a = lo; H.ready && a < lo + moat_hosted_arena_used(); a += MOAT_PAGE_SIZE)
 		if (bit_get(H.wrote, a) && is_target_page(a) && left_behind(a))
-			found(&f, a, 0, NULL, "a page Moat holds keeps what the device wrote into it");
+			found(&f, a, 0, NULL, 3, "a page Moat holds keeps what the device wrote into it");
 	leave();
 
 	/* the registry and Moat's own pages, as Moat sees them */
@@ -1194,7 +1212,7 @@ unsigned hostile_check(struct moat_system *sys)
 
 					snprintf(what, sizeof(what), "%s \"%s\" [0x%" PRIx64 ", +0x%" PRIx64 ")",
 						 hit.owned ? "Moat-owned page" : "protected range", hit.label, hit.base, hit.size);
-					found(&f, at, p, views[i].name, what);
+					found(&f, at, p, views[i].name, hit.owned ? 1 : 0, what);
 				}
 				next = hit.base + hit.size;
 				if (next <= a)
@@ -1204,6 +1222,8 @@ unsigned hostile_check(struct moat_system *sys)
 		}
 	}
 
+	if (f.n)
+		qsort(f.v, f.n, sizeof(*f.v), finding_cmp);
 	if (f.n) {
 		fprintf(stderr, "hostile device (seed 0x%016" PRIx64 "): %zu violation%s\n", H.seed, f.n, f.n == 1 ? "" : "s");
 		for (unsigned i = 0; i < nview; i++) {
