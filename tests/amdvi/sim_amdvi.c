@@ -104,6 +104,8 @@ static void cmd_execute(struct sim_amdvi *s, const uint64_t *c)
 	case 1:
 		if (c[0] & 1) {
 			uint64_t *p = moat_plat_phys_to_virt(c[0] & 0x000ffffffffffff8ull);   /* bits 51:3 */
+
+			hostile_handover(s, c[0] & 0x000ffffffffffff8ull, 8, "completion-wait semaphore");
 			if (p)
 				__atomic_store_n(p, c[1], __ATOMIC_RELEASE);
 			else
@@ -233,16 +235,19 @@ static void sim_write_reg(void *ctx, uint64_t off, unsigned width, uint64_t v)
 		if (s->control & SIM_CTL_IOMMU_EN)
 			s->violations++;
 		s->devtab = v & 0x000ffffffffff1ffull;
+		hostile_handover(s, addr_of(s->devtab), (bits(s->devtab, 8, 0) + 1) * 4096ull, "device table");
 		return;
 	case SIM_CMDBASE:
 		if (s->control & SIM_CTL_CMDBUF_EN)
 			s->violations++;
 		s->cmdbase = v & 0x0f0ffffffffff000ull;
+		hostile_handover(s, addr_of(s->cmdbase), ring_entries(s->cmdbase) * 16ull, "command buffer");
 		return;
 	case SIM_EVTBASE:
 		if (s->control & SIM_CTL_EVTLOG_EN)
 			s->violations++;
 		s->evtbase = v & 0x0f0ffffffffff000ull;
+		hostile_handover(s, addr_of(s->evtbase), ring_entries(s->evtbase) * 16ull, "event log");
 		return;
 	case SIM_CONTROL:
 		control_write(s, v);

@@ -21,6 +21,7 @@
 #define MAX_WATCH 16u
 #define MAX_TARGETS 16u          /* protected ranges planted entries point at */
 #define ACT_PAGES 64u            /* pages one action writes into at most */
+#define HANDOVERS_KEPT 64u       /* handovers within reach kept for the report (all are counted) */
 #define DEFAULT_SEED 0x686f7374696c6531ull
 #define DEFAULT_RATE 8u
 #define RW (MOAT_PT_READ | MOAT_PT_WRITE)
@@ -172,6 +173,13 @@ static struct {
 	uint64_t ctx;            /* a VT-d context table */
 	uint64_t own[16];
 	unsigned nown;
+	/* pages handed to the hardware while within reach */
+	struct {
+		uint64_t phys;
+		unsigned perm;
+		char what[96];
+	} handover[HANDOVERS_KEPT];
+	unsigned handovers;
 	/* what it wrote last into each page, and which pages those are */
 	unsigned char *shadow;
 	uint64_t wrote[ARENA_PAGES / 64];
@@ -938,6 +946,7 @@ void hostile_start_seed(uint64_t seed)
 	H.content = HOSTILE_MIX;
 	H.rate = DEFAULT_RATE;
 	H.on = true;
+	H.handovers = 0;
 	memset(&H.st, 0, sizeof(H.st));
 	for (unsigned i = 0; i < MAX_HW; i++)
 		H.hw[i].primed = false;
@@ -1074,6 +1083,44 @@ unsigned hostile_requesters(void *hw, uint32_t *rids, unsigned max)
 	return n;
 }
 
+void hostile_handover(void *hw, uint64_t phys, uint64_t size, const char *what)
+{
+	const char *name = "hardware";
+
+	enter();
+	for (unsigned i = 0; i < MAX_HW; i++)
+		if (H.hw[i].used && H.hw[i].key == hw)
+			name = H.hw[i].name;
+	if (H.on && size && observe()) {
+		uint64_t last = phys + (size - 1);
+
+		for (uint64_t a = phys & ADDR_MASK; a <= last && a >= (phys & ADDR_MASK); a += MOAT_PAGE_SIZE) {
+			unsigned perm;
+
+			if (!reach_of(a, &perm))
+				continue;
+			if (H.handovers < HANDOVERS_KEPT) {
+				H.handover[H.handovers].phys = a;
+				H.handover[H.handovers].perm = perm;
+				snprintf(H.handover[H.handovers].what, sizeof(H.handover[0].what), "given to the %s as %s",
+					 name, what);
+			}
+			H.handovers++;
+		}
+	}
+	leave();
+}
+
+unsigned hostile_handovers(void)
+{
+	unsigned n;
+
+	enter();
+	n = H.handovers;
+	leave();
+	return n;
+}
+
 struct hostile_stats hostile_stats(void)
 {
 	struct hostile_stats s;
@@ -1185,6 +1232,11 @@ unsigned hostile_check(struct moat_system *sys)
 			}
 		}
 	}
+	/* pages the hardware was given while the device reached them */
+	for (unsigned i = 0; i < H.handovers && i < HANDOVERS_KEPT; i++)
+		found(&f, H.handover[i].phys, H.handover[i].perm, NULL, 0, H.handover[i].what);
+	if (H.handovers > HANDOVERS_KEPT)
+		found(&f, UINT64_MAX, 0, NULL, 0, "more pages were given to the hardware within the device's reach");
 	/* content the device wrote, still there */
 	for (uint64_t a = lo; H.ready && a < lo + moat_hosted_arena_used(); a += MOAT_PAGE_SIZE)
 		if (bit_get(H.wrote, a) && is_target_page(a) && left_behind(a))
@@ -1238,6 +1290,11 @@ unsigned hostile_check(struct moat_system *sys)
 			if (f.v[i].hw)
 				fprintf(stderr, "  %s: the device can %s 0x%" PRIx64 ": %s\n", f.v[i].hw, perm_str(f.v[i].perm),
 					f.v[i].phys, f.v[i].what);
+			else if (f.v[i].phys == UINT64_MAX)
+				fprintf(stderr, "  %u %s\n", H.handovers - HANDOVERS_KEPT, f.v[i].what);
+			else if (f.v[i].perm)
+				fprintf(stderr, "  0x%" PRIx64 " (%s by the device): %s\n", f.v[i].phys,
+					perm_str(f.v[i].perm), f.v[i].what);
 			else
 				fprintf(stderr, "  0x%" PRIx64 ": %s\n", f.v[i].phys, f.v[i].what);
 		}

@@ -96,6 +96,16 @@ struct hostile_hw_ops {
 void hostile_hw_add(void *hw, const struct hostile_hw_ops *ops, const char *name);
 void hostile_hw_remove(void *hw);
 
+/*
+ * hostile_handover() - hardware @hw is given [@phys, @phys + @size) to use on its own, as @what (a
+ * root table, a queue, a status word the IOMMU writes): simulators call it where a register write
+ * (or a command) hands memory over. Moat promises the device reaches none of it then; every page it
+ * does reach is recorded, and reported by hostile_check(). Not from the platform's hook.
+ */
+void hostile_handover(void *hw, uint64_t phys, uint64_t size, const char *what);
+/* Pages handed over while within the device's reach, since hostile_start(). */
+unsigned hostile_handovers(void);
+
 /* Units of a watched system that are their own hardware (the null unit). grants() returns false for
  * a unit it does not know (one a simulator stands behind). */
 struct hostile_unit_ops {
@@ -150,8 +160,9 @@ unsigned hostile_requesters(void *hw, uint32_t *rids, unsigned max);
  * registry of @sys protects and every Moat-owned page (moat_protect_check()), every page the
  * platform has handed out and not taken back (except the device's and those of
  * hostile_ignore_page()), must be neither readable nor writable by the device; and no such page
- * keeps content the device wrote (hostile_left_behind()). Prints each violation (with the seed) to
- * stderr and returns how many there were; 0 when the device is off.
+ * keeps content the device wrote (hostile_left_behind()); and no page was handed to the hardware
+ * while the device reached it (hostile_handover()). Prints each violation (with the seed) to stderr
+ * and returns how many there were; 0 when the device is off.
  */
 unsigned hostile_check(struct moat_system *sys);
 

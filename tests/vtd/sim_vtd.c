@@ -88,6 +88,8 @@ static void queue_run(struct sim_vtd *s)
 		if (type == 5) {
 			if ((d[0] >> 5) & 1) {
 				uint32_t *status = moat_plat_phys_to_virt(d[1] & ~3ull);
+
+				hostile_handover(s, d[1] & ~3ull, 4, "wait status");
 				if (status)
 					*status = (uint32_t)(d[0] >> 32);
 				else
@@ -128,6 +130,7 @@ static void gcmd_write(struct sim_vtd *s, uint32_t v)
 	}
 	if (v & SIM_SRTP) {
 		s->rtaddr_latched = s->rtaddr;
+		hostile_handover(s, s->rtaddr & 0x000ffffffffff000ull, 4096, "root table");
 		s->gsts &= ~SIM_SRTP;          /* RTPS clears when the command arrives */
 		next &= ~SIM_SRTP;
 		if (!(s->stuck & SIM_SRTP))
@@ -292,10 +295,12 @@ static void sim_write_reg(void *ctx, uint64_t off, unsigned width, uint64_t v)
 			queue_run(s);
 			return;
 		case SIM_IQA:
-			if (s->gsts & SIM_QIE)
+			if (s->gsts & SIM_QIE) {
 				s->bad_access++;
-			else
+			} else {
 				s->iqa = v;
+				hostile_handover(s, v & 0x000ffffffffff000ull, 4096ull << (v & 7), "invalidation queue");
+			}
 			return;
 		case SIM_IRTA: s->irta = v; return;
 		}
