@@ -42,14 +42,14 @@ static inline void hook(enum moat_hosted_point point, uint64_t phys, void *virt,
 		fn(hook_ctx, point, phys, virt, value);
 }
 
+/* Called with arena_lock held (the only writers); readers load without it. */
 static void live_set(uint64_t off, bool on)
 {
 	const uint64_t page = off / MOAT_PAGE_SIZE, bit = 1ull << (page % 64);
+	uint64_t *w = &live_bits[page / 64];
+	const uint64_t v = __atomic_load_n(w, __ATOMIC_RELAXED);
 
-	if (on)
-		__atomic_fetch_or(&live_bits[page / 64], bit, __ATOMIC_RELAXED);
-	else
-		__atomic_fetch_and(&live_bits[page / 64], ~bit, __ATOMIC_RELAXED);
+	__atomic_store_n(w, on ? v | bit : v & ~bit, __ATOMIC_RELAXED);
 }
 
 static unsigned char *arena_base(void)

@@ -310,7 +310,8 @@ static void sim_grants(void *hw, hostile_grant_fn fn, void *ctx)
 			if (q0 & 1) {
 				if (!(q0 & 2) || mode == 7)
 					continue;
-				g.perm = (bits(q0, 61, 61) ? MOAT_PT_READ : 0u) | (bits(q0, 62, 62) ? MOAT_PT_WRITE : 0u);
+				g.perm = (bits(q0, 61, 61) ? MOAT_PT_READ : 0u) |
+					 (bits(q0, 62, 62) ? MOAT_PT_WRITE : 0u);
 				if (mode == 0) {
 					g.pass = true;
 				} else {

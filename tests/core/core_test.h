@@ -213,6 +213,7 @@ static inline struct moat_system *t_system(unsigned sizes)
 
 static inline void t_system_free(struct moat_system *sys)
 {
+	assert_int_equal(hostile_check(sys), 0);   /* what the hostile device left behind, if it is on */
 	hostile_unwatch(sys);
 	assert_int_equal(moat_system_fini(sys), MOAT_OK);
 	free(sys);

@@ -13,6 +13,7 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define DEV MOAT_RID(0, 2, 0)
 #define ARENA_RAM { MOAT_HOSTED_PHYS_BASE, MOAT_HOSTED_ARENA_BYTES, MOAT_MEM_RAM }
+#define RMRR_RW (MOAT_REGION_UNITY | MOAT_REGION_READ | MOAT_REGION_WRITE)
 #define SECRET_FILL 0x5c   /* bits 0 and 1 clear: reads as empty entries in every format */
 
 struct tfix {
@@ -84,8 +85,8 @@ static void check_maps_only(struct moat_domain *host, uint64_t base, uint64_t si
 
 		if (a >= base && a < base + size) {
 			if (st != MOAT_OK || phys != a)
-				fail_msg("0x%llx: not mapped to itself (%s, 0x%llx)", (unsigned long long)a, moat_status_str(st),
-					 (unsigned long long)phys);
+				fail_msg("0x%llx: not mapped to itself (%s, 0x%llx)", (unsigned long long)a,
+					 moat_status_str(st), (unsigned long long)phys);
 		} else if (st != MOAT_ERR_NOT_FOUND) {
 			fail_msg("0x%llx, next to what was mapped, translates (%s, to 0x%llx): an entry Moat did not "
 				 "write is live", (unsigned long long)a, moat_status_str(st), (unsigned long long)phys);
@@ -104,8 +105,7 @@ static void host_pool_pages_prefilled_by_a_host_device_map_nothing(void **state)
 	const struct moat_mem_range map[] = { { 0, G1, MOAT_MEM_RAM }, ARENA_RAM };
 	const uint64_t hot = 64 * G1 + K4, rmrr = 96 * G1 + K4;
 	struct moat_devset devset = { .segment = 0, .first = DEV, .last = DEV, .alias = DEV };
-	struct moat_region_desc region = { MOAT_REGION_RMRR, 0, MOAT_REGION_UNITY | MOAT_REGION_READ | MOAT_REGION_WRITE,
-					   rmrr, rmrr + 2 * K4 - 1, 0, 1, 0x48 };
+	struct moat_region_desc region = { MOAT_REGION_RMRR, 0, RMRR_RW, rmrr, rmrr + 2 * K4 - 1, 0, 1, 0x48 };
 	struct moat_sysdesc desc = { 0 };
 	moat_status hot_st, rmrr_st;
 	struct tfix f;
@@ -155,10 +155,8 @@ static void fresh_host_tables_of_an_operation_are_never_prefilled_by_a_host_devi
 	/* 3 * 2 MiB + 3 * 4 KiB into each GiB: entry 3 of each new table (a planted link to protected
 	 * memory in the device's pattern) */
 	for (unsigned i = 0; i < N(regions); i++)
-		regions[i] = (struct moat_region_desc){ MOAT_REGION_RMRR, 0,
-							MOAT_REGION_UNITY | MOAT_REGION_READ | MOAT_REGION_WRITE,
-							(128 + i) * G1 + 3 * M2 + 3 * K4, (128 + i) * G1 + 3 * M2 + 4 * K4 - 1,
-							0, 1, 0x48 + 0x20 * i };
+		regions[i] = (struct moat_region_desc){ MOAT_REGION_RMRR, 0, RMRR_RW, (128 + i) * G1 + 3 * M2 + 3 * K4,
+							(128 + i) * G1 + 3 * M2 + 4 * K4 - 1, 0, 1, 0x48 + 0x20 * i };
 	desc.regions = regions;
 	desc.regions_cap = desc.regions_count = N(regions);
 	desc.devsets = &devset;

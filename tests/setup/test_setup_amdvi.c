@@ -114,6 +114,8 @@ static void fx_enable(struct fx *f)
 /* Tear down and check that translation is off and every page went back to the platform. */
 static void fx_free(struct fx *f, bool initialized)
 {
+	if (initialized)
+		assert_int_equal(hostile_check(&f->ms.sys), 0);   /* what the hostile device left behind, if on */
 	hostile_unwatch(&f->ms.sys);
 	if (initialized)
 		assert_int_equal(moat_setup_fini(&f->ms, NULL), MOAT_OK);

@@ -137,12 +137,12 @@ static void expect_completions_carried_out(struct afx *f)
 {
 	for (unsigned u = 0; u < 2; u++) {
 		const unsigned done = f->sim[u]->op_count[OP_COMPLETION_WAIT];
-		const uint64_t accepted = f->su[u].hw.amdvi.sem_seq;
+		const struct moat_amdvi_unit *a = &f->su[u].hw.amdvi;
 
-		if (done < accepted)
-			fail_msg("unit %u: the driver took %llu completion waits as done, the IOMMU carried out %u (the "
-				 "semaphore at 0x%llx reads 0x%llx)", u, (unsigned long long)accepted, done,
-				 (unsigned long long)f->su[u].hw.amdvi.sem_phys, (unsigned long long)*f->su[u].hw.amdvi.sem);
+		if (done < a->sem_seq)
+			fail_msg("unit %u: the driver took %llu completion waits as done, the IOMMU carried out %u "
+				 "(the semaphore at 0x%llx reads 0x%llx)", u, (unsigned long long)a->sem_seq, done,
+				 (unsigned long long)a->sem_phys, (unsigned long long)*a->sem);
 	}
 }
 

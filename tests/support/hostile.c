@@ -543,7 +543,8 @@ static bool observe(void)
 
 		if (!wt->sys || !wt->uops)
 			continue;
-		for (struct moat_unit *u = wt->sys->units; u && !((uintptr_t)u & 7) && guard < 64; u = u->next, guard++) {
+		for (struct moat_unit *u = wt->sys->units; u && !((uintptr_t)u & 7) && guard < 64;
+		     u = u->next, guard++) {
 			struct hw *h = hw_slot(u);
 
 			if (!h || (h->used && h->foreign))
@@ -652,14 +653,14 @@ static void fill(uint64_t *q, enum hostile_content c)
 			switch ((i / 4) % 4) {
 			case 0: q[i] = DTE_V | DTE_TV | AMD_IR | AMD_IW; break;   /* Mode 0: untranslated */
 			case 1:
-				q[i] = DTE_V | DTE_TV | ((uint64_t)levels << DTE_MODE_SHIFT) | H.amd_tab[levels] | AMD_IR |
-				       AMD_IW;
+				q[i] = DTE_V | DTE_TV | ((uint64_t)levels << DTE_MODE_SHIFT) | H.amd_tab[levels] |
+				       AMD_IR | AMD_IW;
 				q[i + 1] = 0x7e;
 				break;
 			case 2: q[i] = 0; q[i + 1] = 0x7e; break;              /* V = 0: no checks at all */
 			default:
-				q[i] = DTE_V | DTE_TV | ((uint64_t)levels << DTE_MODE_SHIFT) | (RD.root & ADDR_MASK) | AMD_IR |
-				       AMD_IW;
+				q[i] = DTE_V | DTE_TV | ((uint64_t)levels << DTE_MODE_SHIFT) | (RD.root & ADDR_MASK) |
+				       AMD_IR | AMD_IW;
 				q[i + 1] = RD.did & 0xffff;
 				break;
 			}
@@ -799,7 +800,8 @@ static void own_tables(void)
 	H.ctx = own_page(&t[12]);
 	for (unsigned i = 0; i < ENTRIES; i++) {
 		const uint64_t rw = SL_R | SL_W, amd = AMD_PR | AMD_IR | AMD_IW;
-		const uint64_t gib = (uint64_t)i << 30, mib2 = arena + ((uint64_t)i << 21), k4 = arena + ((uint64_t)i << 12);
+		const uint64_t gib = (uint64_t)i << 30, mib2 = arena + ((uint64_t)i << 21);
+		const uint64_t k4 = arena + ((uint64_t)i << 12);
 		const uint64_t arena_gib = arena + ((uint64_t)(i - 256) << 30);
 
 		t[1][i] = k4 | rw;
@@ -835,8 +837,8 @@ static void ready(void)
 {
 	if (H.ready)
 		return;
-	H.shadow = mmap(NULL, MOAT_HOSTED_ARENA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			-1, 0);
+	H.shadow = mmap(NULL, MOAT_HOSTED_ARENA_BYTES, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (H.shadow == MAP_FAILED) {
 		fprintf(stderr, "hostile: cannot reserve the shadow of the arena\n");
 		abort();
@@ -930,6 +932,8 @@ void hostile_unwatch(struct moat_system *sys)
 void hostile_forget(void)
 {
 	enter();
+	H.handovers = 0;
+	memset(H.wrote, 0, sizeof(H.wrote));   /* pages an earlier test left behind are not this one's */
 	for (unsigned i = 0; i < MAX_WATCH; i++)
 		H.watch[i] = (struct watch){ NULL, NULL, 0 };
 	for (unsigned i = 0; i < MAX_HW; i++)
@@ -1102,8 +1106,8 @@ void hostile_handover(void *hw, uint64_t phys, uint64_t size, const char *what)
 			if (H.handovers < HANDOVERS_KEPT) {
 				H.handover[H.handovers].phys = a;
 				H.handover[H.handovers].perm = perm;
-				snprintf(H.handover[H.handovers].what, sizeof(H.handover[0].what), "given to the %s as %s",
-					 name, what);
+				snprintf(H.handover[H.handovers].what, sizeof(H.handover[0].what),
+					 "given to the %s as %s", name, what);
 			}
 			H.handovers++;
 		}
@@ -1150,9 +1154,15 @@ struct findings {
 
 static void found(struct findings *f, uint64_t phys, unsigned perm, const char *hw, unsigned rank, const char *what)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (f->v[i].phys == phys && f->v[i].hw == hw)
-			return;
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->v[i].phys != phys || f->v[i].hw != hw)
+			continue;
+		if (rank < f->v[i].rank) {   /* the more telling name */
+			f->v[i].rank = rank;
+			snprintf(f->v[i].what, sizeof(f->v[i].what), "%s", what);
+		}
+		return;
+	}
 	if (f->n == f->cap) {
 		f->cap = f->cap ? 2 * f->cap : 32;
 		f->v = realloc(f->v, f->cap * sizeof(*f->v));
@@ -1227,7 +1237,8 @@ unsigned hostile_check(struct moat_system *sys)
 						     (ivl_has(&h->cached.w, a) ? MOAT_PT_WRITE : 0u);
 
 					if (is_target_page(a))
-						found(&f, a, p, h->name, 2, "a page Moat holds (handed out by the platform, not given back)");
+						found(&f, a, p, h->name, 2,
+						      "a page Moat holds (handed out by the platform, not given back)");
 				}
 			}
 		}
@@ -1263,7 +1274,8 @@ unsigned hostile_check(struct moat_system *sys)
 					char what[96];
 
 					snprintf(what, sizeof(what), "%s \"%s\" [0x%" PRIx64 ", +0x%" PRIx64 ")",
-						 hit.owned ? "Moat-owned page" : "protected range", hit.label, hit.base, hit.size);
+						 hit.owned ? "Moat-owned page" : "protected range", hit.label, hit.base,
+						 hit.size);
 					found(&f, at, p, views[i].name, hit.owned ? 1 : 0, what);
 				}
 				next = hit.base + hit.size;
@@ -1277,19 +1289,21 @@ unsigned hostile_check(struct moat_system *sys)
 	if (f.n)
 		qsort(f.v, f.n, sizeof(*f.v), finding_cmp);
 	if (f.n) {
-		fprintf(stderr, "hostile device (seed 0x%016" PRIx64 "): %zu violation%s\n", H.seed, f.n, f.n == 1 ? "" : "s");
+		fprintf(stderr, "hostile device (seed 0x%016" PRIx64 "): %zu violation%s\n", H.seed, f.n,
+			f.n == 1 ? "" : "s");
 		for (unsigned i = 0; i < nview; i++) {
 			char rid[16];
 
 			rid_str(views[i].sample, rid, sizeof(rid));
-			fprintf(stderr, "  %s lets the device through for %u requester%s (%u untranslated), e.g. %s%s\n",
-				views[i].name, views[i].attackers, views[i].attackers == 1 ? "" : "s", views[i].passes, rid,
-				views[i].sample_pass ? " untranslated" : "");
+			fprintf(stderr, "  %s lets the device through for %u requester%s (%u untranslated), "
+				"e.g. %s%s\n",
+				views[i].name, views[i].attackers, views[i].attackers == 1 ? "" : "s", views[i].passes,
+				rid, views[i].sample_pass ? " untranslated" : "");
 		}
 		for (size_t i = 0; i < f.n && printed < PRINT_MAX; i++, printed++) {
 			if (f.v[i].hw)
-				fprintf(stderr, "  %s: the device can %s 0x%" PRIx64 ": %s\n", f.v[i].hw, perm_str(f.v[i].perm),
-					f.v[i].phys, f.v[i].what);
+				fprintf(stderr, "  %s: the device can %s 0x%" PRIx64 ": %s\n", f.v[i].hw,
+					perm_str(f.v[i].perm), f.v[i].phys, f.v[i].what);
 			else if (f.v[i].phys == UINT64_MAX)
 				fprintf(stderr, "  %u %s\n", H.handovers - HANDOVERS_KEPT, f.v[i].what);
 			else if (f.v[i].perm)

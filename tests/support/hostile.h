@@ -122,8 +122,8 @@ struct hostile_unit_ops {
 void hostile_watch(struct moat_system *sys, const struct hostile_unit_ops *units);
 void hostile_unwatch(struct moat_system *sys);
 
-/* Forget every watched system and every piece of hardware (tests/support/test.h calls it before
- * each test: a test that failed half-way left them registered). */
+/* Forget every watched system, every piece of hardware, the handovers seen and what the device wrote
+ * (tests/support/test.h calls it before each test: a test that failed half-way left them behind). */
 void hostile_forget(void);
 
 /* Turn the device on with MOAT_HOSTILE_SEED or the default seed (printed), or with @seed. */

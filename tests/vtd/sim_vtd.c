@@ -299,7 +299,8 @@ static void sim_write_reg(void *ctx, uint64_t off, unsigned width, uint64_t v)
 				s->bad_access++;
 			} else {
 				s->iqa = v;
-				hostile_handover(s, v & 0x000ffffffffff000ull, 4096ull << (v & 7), "invalidation queue");
+				hostile_handover(s, v & 0x000ffffffffff000ull, 4096ull << (v & 7),
+						 "invalidation queue");
 			}
 			return;
 		case SIM_IRTA: s->irta = v; return;
