@@ -332,7 +332,20 @@ static uint64_t sim_epoch(void *hw)
 	return ((const struct sim_amdvi *)hw)->inval_done;
 }
 
-static const struct hostile_hw_ops sim_hostile_ops = { sim_grants, sim_epoch };
+/* The device table, the command buffer and the event log as programmed. */
+static void sim_uses(void *hw, void (*fn)(void *ctx, uint64_t phys), void *ctx)
+{
+	const struct sim_amdvi *s = hw;
+
+	for (uint64_t off = 0; addr_of(s->devtab) && off < (bits(s->devtab, 8, 0) + 1) * 4096ull; off += 4096)
+		fn(ctx, addr_of(s->devtab) + off);
+	for (uint64_t off = 0; addr_of(s->cmdbase) && off < ring_entries(s->cmdbase) * 16ull; off += 4096)
+		fn(ctx, addr_of(s->cmdbase) + off);
+	for (uint64_t off = 0; addr_of(s->evtbase) && off < ring_entries(s->evtbase) * 16ull; off += 4096)
+		fn(ctx, addr_of(s->evtbase) + off);
+}
+
+static const struct hostile_hw_ops sim_hostile_ops = { sim_grants, sim_epoch, sim_uses };
 
 struct sim_amdvi *sim_amdvi_new(uint64_t base, uint64_t efr)
 {

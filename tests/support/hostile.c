@@ -187,6 +187,8 @@ static struct {
 	unsigned char *shadow;
 	uint64_t wrote[ARENA_PAGES / 64];
 	uint64_t ignored[ARENA_PAGES / 64];
+	uint64_t handed[ARENA_PAGES / 64];   /* given to the hardware (hostile_handover()) */
+	uint64_t in_use[ARENA_PAGES / 64];   /* scratch of hostile_check() */
 } H;
 
 static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -372,6 +374,7 @@ struct walk {
 	const struct round *rd;
 	struct reach *out;
 	struct hw *hw;
+	uint64_t *in_use;       /* when set: mark every table page visited (a bitmap over the arena) */
 	bool all;               /* every requester (hostile_requesters()), not only the device's */
 	uint32_t *rids;
 	unsigned max, count;
@@ -406,6 +409,8 @@ static void walk_table(struct walk *w, enum moat_pt_format fmt, uint64_t phys, u
 	t = moat_plat_phys_to_virt(phys);
 	if (!t)
 		return;   /* no memory there: the walk aborts */
+	if (w->in_use && in_arena(phys))
+		bit_put(w->in_use, phys, true);
 	for (unsigned i = 0; i < ENTRIES; i++) {
 		const uint64_t e = __atomic_load_n(&t[i], __ATOMIC_RELAXED);
 		const uint64_t addr = e & ADDR_MASK;
@@ -751,8 +756,10 @@ static void on_point(void *ctx, enum moat_hosted_point point, uint64_t phys, voi
 		return;
 	in_model = true;
 	pthread_mutex_lock(&model_lock);
-	if (point == MOAT_HOSTED_PAGE_GIVEN && in_arena(phys))
+	if (point == MOAT_HOSTED_PAGE_GIVEN && in_arena(phys)) {
 		bit_put(H.wrote, phys, false);   /* zeroed by the platform */
+		bit_put(H.handed, phys, false);
+	}
 	if (H.on) {
 		/* Register reads come in polling loops: the device looks at the tables there only when it acts. */
 		bool acts = H.rate && rnd() % H.rate == 0;
@@ -771,6 +778,7 @@ static void on_point(void *ctx, enum moat_hosted_point point, uint64_t phys, voi
 	}
 	if (point == MOAT_HOSTED_PAGE_FREE && in_arena(phys)) {
 		bit_put(H.wrote, phys, false);
+		bit_put(H.handed, phys, false);
 		bit_put(H.ignored, phys, false);
 	}
 	pthread_mutex_unlock(&model_lock);
@@ -940,6 +948,7 @@ void hostile_forget(void)
 	enter();
 	H.handovers = H.nhandover = 0;
 	memset(H.wrote, 0, sizeof(H.wrote));   /* pages an earlier test left behind are not this one's */
+	memset(H.handed, 0, sizeof(H.handed));
 	for (unsigned i = 0; i < MAX_WATCH; i++)
 		H.watch[i] = (struct watch){ NULL, NULL, 0 };
 	for (unsigned i = 0; i < MAX_HW; i++)
@@ -1110,6 +1119,8 @@ void hostile_handover(void *hw, uint64_t phys, uint64_t size, const char *what)
 			unsigned perm;
 
 			all++;
+			if (in_arena(a))
+				bit_put(H.handed, a, true);
 			if (!reach_of(a, &perm))
 				continue;
 			if (!pages++)
@@ -1203,6 +1214,32 @@ static const char *perm_str(unsigned p)
 	return p == RW ? "read/write" : p == MOAT_PT_WRITE ? "write" : "read";
 }
 
+static void mark_page(void *ctx, uint64_t phys)
+{
+	(void)ctx;
+	if (in_arena(phys))
+		bit_put(H.in_use, phys, true);
+}
+
+/* Pages the hardware uses as structures: every table of the domains of @sys (from their roots), what
+ * each piece of hardware reads (its uses()), and what it was handed. Model lock held. */
+static void mark_in_use(struct moat_system *sys)
+{
+	struct reach none = { 0 };
+	struct walk w = { .rd = &RD, .out = &none, .in_use = H.in_use };
+	unsigned guard = 0;
+
+	memcpy(H.in_use, H.handed, sizeof(H.in_use));
+	vset_clear(&VIS);
+	for (struct moat_domain *d = sys ? sys->domains : NULL; d && guard < 4096; d = d->next, guard++)
+		walk_table(&w, d->pt.cfg.format, d->pt.root_phys, d->pt.cfg.levels, RW);
+	for (unsigned i = 0; i < MAX_HW; i++)
+		if (H.hw[i].used && H.hw[i].ops && H.hw[i].ops->uses)
+			H.hw[i].ops->uses(H.hw[i].key, mark_page, NULL);
+	free(none.r.v);
+	free(none.w.v);
+}
+
 unsigned hostile_check(struct moat_system *sys)
 {
 	struct findings f = { 0 };
@@ -1261,10 +1298,11 @@ unsigned hostile_check(struct moat_system *sys)
 	/* pages the hardware was given while the device reached them */
 	for (unsigned i = 0; i < H.nhandover; i++)
 		found(&f, H.handover[i].phys, H.handover[i].perm, NULL, 0, H.handover[i].what);
-	/* content the device wrote, still there */
+	/* content the device wrote, still there, in a page the hardware uses */
+	mark_in_use(sys);
 	for (uint64_t a = lo; H.ready && a < lo + moat_hosted_arena_used(); a += MOAT_PAGE_SIZE)
-		if (bit_get(H.wrote, a) && is_target_page(a) && left_behind(a))
-			found(&f, a, 0, NULL, 3, "a page Moat holds keeps what the device wrote into it");
+		if (bit_get(H.wrote, a) && bit_get(H.in_use, a) && is_target_page(a) && left_behind(a))
+			found(&f, a, 0, NULL, 3, "a page in use keeps what the device wrote into it");
 	leave();
 
 	/* the registry and Moat's own pages, as Moat sees them */

@@ -90,6 +90,8 @@ struct hostile_hw_ops {
 	void (*grants)(void *hw, hostile_grant_fn fn, void *ctx);
 	/* Invalidations the hardware has carried out so far (a counter that only grows). */
 	uint64_t (*epoch)(void *hw);
+	/* Optional: every page the hardware reads as a structure now (tables, queues, logs). */
+	void (*uses)(void *hw, void (*fn)(void *ctx, uint64_t phys), void *ctx);
 };
 
 /* Register (or replace) hardware @hw, named @name in messages; hostile_hw_remove() before it is freed. */
@@ -149,8 +151,8 @@ bool hostile_reaches(uint64_t phys, unsigned *perm);
 /* Whether the device ever wrote into the page of @phys since it was handed out. */
 bool hostile_wrote(uint64_t phys);
 /* Whether the page of @phys still holds content the device wrote (an 8-byte word, neither 0 nor all
- * ones, equal to what the device put there; its entries never equal one Moat writes): the page was
- * used without being zeroed or fully written. */
+ * ones, equal to what the device put there; its entries never equal one Moat writes): if the page is
+ * in use, it was used without being zeroed or fully written. */
 bool hostile_left_behind(uint64_t phys);
 /* The requesters hardware @hw (a simulator, or a unit) lets through now, whoever they are: up to
  * @max ids into @rids; returns how many there are. */
@@ -160,7 +162,8 @@ unsigned hostile_requesters(void *hw, uint32_t *rids, unsigned max);
  * hostile_check() - the hardware view against what must stay out of reach: every range the
  * registry of @sys protects and every Moat-owned page (moat_protect_check()), every page the
  * platform has handed out and not taken back (except the device's and those of
- * hostile_ignore_page()), must be neither readable nor writable by the device; and no such page
+ * hostile_ignore_page()), must be neither readable nor writable by the device; no such page that the
+ * hardware uses (a table of a domain of @sys, a page a simulator reads as a structure or was handed)
  * keeps content the device wrote (hostile_left_behind()); and no page was handed to the hardware
  * while the device reached it (hostile_handover()). Prints each violation (with the seed) to stderr
  * and returns how many there were; 0 when the device is off.

@@ -378,7 +378,25 @@ static uint64_t sim_epoch(void *hw)
 	return ((const struct sim_vtd *)hw)->inval_done;
 }
 
-static const struct hostile_hw_ops sim_hostile_ops = { sim_grants, sim_epoch };
+/* The root table the unit walks, the context tables its present root entries point at, the queue. */
+static void sim_uses(void *hw, void (*fn)(void *ctx, uint64_t phys), void *ctx)
+{
+	const struct sim_vtd *s = hw;
+	const uint64_t root = s->rtaddr_latched & 0x000ffffffffff000ull;
+	const uint64_t *rt = root ? moat_plat_phys_to_virt(root) : NULL;
+
+	if (rt) {
+		fn(ctx, root);
+		for (unsigned bus = 0; bus < 256; bus++)
+			if (rt[bus * 2] & 1)
+				fn(ctx, rt[bus * 2] & 0x000ffffffffff000ull);
+	}
+	if (s->gsts & SIM_QIE)
+		for (uint64_t off = 0; off < (4096ull << (s->iqa & 7)); off += 4096)
+			fn(ctx, (s->iqa & 0x000ffffffffff000ull) + off);
+}
+
+static const struct hostile_hw_ops sim_hostile_ops = { sim_grants, sim_epoch, sim_uses };
 
 struct sim_vtd *sim_vtd_new(uint64_t base, uint64_t cap, uint64_t ecap)
 {
