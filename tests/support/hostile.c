@@ -189,6 +189,13 @@ static struct {
 	uint64_t ignored[ARENA_PAGES / 64];
 	uint64_t handed[ARENA_PAGES / 64];   /* given to the hardware (hostile_handover()) */
 	uint64_t in_use[ARENA_PAGES / 64];   /* scratch of hostile_check() */
+	uint64_t dirty_seen[ARENA_PAGES / 64];/* used while holding what the device wrote (recorded once) */
+	/* pages the hardware used while they held what the device wrote */
+	struct {
+		uint64_t phys;
+		char what[96];
+	} dirty[HANDOVERS_KEPT];
+	unsigned ndirty, dirty_uses;
 } H;
 
 static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -331,6 +338,8 @@ static bool attacker(const struct round *rd, const struct hostile_grant *g)
 
 /* ---- walking the hardware's tables ---- */
 
+static void note_use(uint64_t phys, const char *what);
+
 /* Tables visited in this walk, by (page, level, permissions): outputs do not depend on the IOVA. */
 struct vset {
 	uint64_t *v;
@@ -375,6 +384,7 @@ struct walk {
 	struct reach *out;
 	struct hw *hw;
 	uint64_t *in_use;       /* when set: mark every table page visited (a bitmap over the arena) */
+	bool note;              /* note every table page visited that holds what the device wrote */
 	bool all;               /* every requester (hostile_requesters()), not only the device's */
 	uint32_t *rids;
 	unsigned max, count;
@@ -411,6 +421,8 @@ static void walk_table(struct walk *w, enum moat_pt_format fmt, uint64_t phys, u
 		return;   /* no memory there: the walk aborts */
 	if (w->in_use && in_arena(phys))
 		bit_put(w->in_use, phys, true);
+	if (w->note)
+		note_use(phys, "a page table");
 	for (unsigned i = 0; i < ENTRIES; i++) {
 		const uint64_t e = __atomic_load_n(&t[i], __ATOMIC_RELAXED);
 		const uint64_t addr = e & ADDR_MASK;
@@ -485,7 +497,7 @@ static void on_grant(void *ctx, const struct hostile_grant *g)
  * have cached (dropped when the hardware completed an invalidation since). */
 static void hw_update(struct hw *h, const struct round *rd)
 {
-	struct walk w = { .rd = rd, .out = &scratch, .hw = h };
+	struct walk w = { .rd = rd, .out = &scratch, .hw = h, .note = true };
 	uint64_t epoch;
 
 	scratch.r.n = scratch.w.n = 0;
@@ -538,6 +550,30 @@ static void hw_reset(struct hw *h)
 	h->cached = keep;
 }
 
+static void note_structure(void *ctx, uint64_t phys);
+
+/* What the hardware uses now (the tables of every watched system's domains, what each simulator reads
+ * as a structure) holding what the device wrote is recorded. */
+static void note_uses(void)
+{
+	struct reach none = { 0 };
+	struct walk w = { .rd = &RD, .out = &none, .note = true };
+
+	vset_clear(&VIS);
+	for (unsigned i = 0; i < MAX_WATCH; i++) {
+		unsigned guard = 0;
+
+		for (struct moat_domain *d = H.watch[i].sys ? H.watch[i].sys->domains : NULL; d && guard < 4096;
+		     d = d->next, guard++)
+			walk_table(&w, d->pt.cfg.format, d->pt.root_phys, d->pt.cfg.levels, RW);
+	}
+	for (unsigned i = 0; i < MAX_HW; i++)
+		if (H.hw[i].used && H.hw[i].ops && H.hw[i].ops->uses)
+			H.hw[i].ops->uses(H.hw[i].key, note_structure, (void *)"a structure of the hardware");
+	free(none.r.v);
+	free(none.w.v);
+}
+
 /* Bring every piece of hardware up to date; false when no watched system has a host domain. */
 static bool observe(void)
 {
@@ -570,6 +606,7 @@ static bool observe(void)
 	for (unsigned i = 0; i < MAX_HW; i++)
 		if (H.hw[i].used && !H.hw[i].foreign)
 			hw_update(&H.hw[i], &RD);
+	note_uses();
 	return true;
 }
 
@@ -748,17 +785,40 @@ static void act(void)
 	H.st.acts++;
 }
 
+/* Whether some watched system has a host domain, read without the lock (the common case: none, and
+ * the device does nothing; the point then costs no lock, as the model is shared by every thread). */
+static bool any_host(void)
+{
+	for (unsigned i = 0; i < MAX_WATCH; i++) {
+		struct moat_system *sys = __atomic_load_n(&H.watch[i].sys, __ATOMIC_ACQUIRE);
+
+		if (sys && __atomic_load_n(&sys->host, __ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the page handed out or taken back carries marks of the model. */
+static bool marked(uint64_t phys)
+{
+	return in_arena(phys) && (bit_get(H.wrote, phys) || bit_get(H.handed, phys) || bit_get(H.dirty_seen, phys) ||
+				  bit_get(H.ignored, phys));
+}
+
 static void on_point(void *ctx, enum moat_hosted_point point, uint64_t phys, void *virt, uint64_t value)
 {
 	(void)ctx;
 	(void)value;
-	if (in_model)
+	if (in_model || !__atomic_load_n(&H.on, __ATOMIC_RELAXED))
+		return;
+	if (!any_host() && !((point == MOAT_HOSTED_PAGE_GIVEN || point == MOAT_HOSTED_PAGE_FREE) && marked(phys)))
 		return;
 	in_model = true;
 	pthread_mutex_lock(&model_lock);
 	if (point == MOAT_HOSTED_PAGE_GIVEN && in_arena(phys)) {
 		bit_put(H.wrote, phys, false);   /* zeroed by the platform */
 		bit_put(H.handed, phys, false);
+		bit_put(H.dirty_seen, phys, false);
 	}
 	if (H.on) {
 		/* Register reads come in polling loops: the device looks at the tables there only when it acts. */
@@ -779,6 +839,7 @@ static void on_point(void *ctx, enum moat_hosted_point point, uint64_t phys, voi
 	if (point == MOAT_HOSTED_PAGE_FREE && in_arena(phys)) {
 		bit_put(H.wrote, phys, false);
 		bit_put(H.handed, phys, false);
+		bit_put(H.dirty_seen, phys, false);
 		bit_put(H.ignored, phys, false);
 	}
 	pthread_mutex_unlock(&model_lock);
@@ -947,8 +1008,10 @@ void hostile_forget(void)
 {
 	enter();
 	H.handovers = H.nhandover = 0;
+	H.ndirty = H.dirty_uses = 0;
 	memset(H.wrote, 0, sizeof(H.wrote));   /* pages an earlier test left behind are not this one's */
 	memset(H.handed, 0, sizeof(H.handed));
+	memset(H.dirty_seen, 0, sizeof(H.dirty_seen));
 	for (unsigned i = 0; i < MAX_WATCH; i++)
 		H.watch[i] = (struct watch){ NULL, NULL, 0 };
 	for (unsigned i = 0; i < MAX_HW; i++)
@@ -966,6 +1029,8 @@ void hostile_start_seed(uint64_t seed)
 	H.rate = DEFAULT_RATE;
 	H.on = true;
 	H.handovers = H.nhandover = 0;
+	H.ndirty = H.dirty_uses = 0;
+	memset(H.dirty_seen, 0, sizeof(H.dirty_seen));
 	memset(&H.st, 0, sizeof(H.st));
 	for (unsigned i = 0; i < MAX_HW; i++)
 		H.hw[i].primed = false;
@@ -1049,7 +1114,9 @@ bool hostile_wrote(uint64_t phys)
 	return r;
 }
 
-static bool left_behind(uint64_t phys)
+/* Whether the page still holds a word the device wrote. @ones: all-ones words count (never right in a
+ * table or a hardware structure; a full bitmap of the bookkeeping is). */
+static bool holds_device_content(uint64_t phys, bool ones)
 {
 	const uint64_t off = (phys - MOAT_HOSTED_PHYS_BASE) & ~(uint64_t)(MOAT_PAGE_SIZE - 1);
 	const uint64_t *now = moat_plat_phys_to_virt(MOAT_HOSTED_PHYS_BASE + off);
@@ -1057,11 +1124,38 @@ static bool left_behind(uint64_t phys)
 
 	if (!H.ready || !in_arena(phys) || !bit_get(H.wrote, phys) || !now)
 		return false;
-	/* 0 and all ones are what Moat writes too (empty entries, full bitmaps): no evidence */
+	/* 0 is what Moat writes too (empty entries): no evidence */
 	for (unsigned i = 0; i < ENTRIES; i++)
-		if (now[i] && now[i] != ~0ull && now[i] == then[i])
+		if (now[i] && (ones || now[i] != ~0ull) && now[i] == then[i])
 			return true;
 	return false;
+}
+
+static bool left_behind(uint64_t phys)
+{
+	return holds_device_content(phys, false);
+}
+
+/* The hardware uses the page of @phys as @what: record it if the page holds what the device wrote.
+ * Model lock held. */
+static void note_use(uint64_t phys, const char *what)
+{
+	if (!in_arena(phys) || !bit_get(H.wrote, phys) || bit_get(H.dirty_seen, phys) || !is_target_page(phys) ||
+	    !holds_device_content(phys, true))
+		return;
+	bit_put(H.dirty_seen, phys, true);
+	if (H.ndirty < HANDOVERS_KEPT) {
+		H.dirty[H.ndirty].phys = phys & ADDR_MASK;
+		snprintf(H.dirty[H.ndirty].what, sizeof(H.dirty[0].what), "used as %s holding what the device wrote",
+			 what);
+		H.ndirty++;
+	}
+	H.dirty_uses++;
+}
+
+static void note_structure(void *ctx, uint64_t phys)
+{
+	note_use(phys, ctx);
 }
 
 bool hostile_left_behind(uint64_t phys)
@@ -1121,6 +1215,7 @@ void hostile_handover(void *hw, uint64_t phys, uint64_t size, const char *what)
 			all++;
 			if (in_arena(a))
 				bit_put(H.handed, a, true);
+			note_use(a, what);
 			if (!reach_of(a, &perm))
 				continue;
 			if (!pages++)
@@ -1298,6 +1393,9 @@ unsigned hostile_check(struct moat_system *sys)
 	/* pages the hardware was given while the device reached them */
 	for (unsigned i = 0; i < H.nhandover; i++)
 		found(&f, H.handover[i].phys, H.handover[i].perm, NULL, 0, H.handover[i].what);
+	/* pages the hardware used while they held what the device wrote */
+	for (unsigned i = 0; i < H.ndirty; i++)
+		found(&f, H.dirty[i].phys, 0, NULL, 0, H.dirty[i].what);
 	/* content the device wrote, still there, in a page the hardware uses */
 	mark_in_use(sys);
 	for (uint64_t a = lo; H.ready && a < lo + moat_hosted_arena_used(); a += MOAT_PAGE_SIZE)

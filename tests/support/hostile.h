@@ -162,11 +162,12 @@ unsigned hostile_requesters(void *hw, uint32_t *rids, unsigned max);
  * hostile_check() - the hardware view against what must stay out of reach: every range the
  * registry of @sys protects and every Moat-owned page (moat_protect_check()), every page the
  * platform has handed out and not taken back (except the device's and those of
- * hostile_ignore_page()), must be neither readable nor writable by the device; no such page that the
- * hardware uses (a table of a domain of @sys, a page a simulator reads as a structure or was handed)
- * keeps content the device wrote (hostile_left_behind()); and no page was handed to the hardware
- * while the device reached it (hostile_handover()). Prints each violation (with the seed) to stderr
- * and returns how many there were; 0 when the device is off.
+ * hostile_ignore_page()), must be neither readable nor writable by the device; no page was used by
+ * the hardware (walked as a table of a watched system's domain or of the device's requesters, read
+ * by a simulator as a structure, handed over) while it held what the device wrote, and none in use
+ * now does (hostile_left_behind()); and no page was handed to the hardware while the device reached
+ * it (hostile_handover()). Prints each violation (with the seed) to stderr and returns how many
+ * there were; 0 when the device is off.
  */
 unsigned hostile_check(struct moat_system *sys);
 
