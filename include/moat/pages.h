@@ -21,6 +21,9 @@
 extern "C" {
 #endif
 
+/* Receives page @i (0-based, in physical order) of a run from moat_pages_alloc_run(). */
+typedef void (*moat_pages_run_fn)(void *ctx, uint32_t i, void *virt);
+
 struct moat_pages {
 	/* One zeroed 4 KiB page, 4 KiB aligned and below 2^52 physically, its physical address in
 	 * *@phys; NULL when none is left. */
@@ -28,6 +31,11 @@ struct moat_pages {
 	/* Take back a page alloc() gave, as the pair it returned, once no hardware uses it. */
 	void (*free)(void *ctx, void *virt, uint64_t phys);
 	void *ctx;
+	/* Optional: what moat_pages_alloc_run() promises, done by the source itself (the core looks
+	 * for the run among pages before it trusts them, so its own tables cannot cut runs short);
+	 * NULL: the run is looked for among pages of alloc(). Pages of a run go back through free(). */
+	moat_status (*alloc_run)(void *ctx, uint32_t n, uint64_t align, moat_pages_run_fn put, void *put_ctx,
+				 uint64_t *phys);
 };
 
 /*
@@ -38,9 +46,6 @@ void *moat_pages_alloc(const struct moat_pages *src, uint64_t *phys);
 
 /* moat_pages_free() - give @virt/@phys back to @src (NULL, or free NULL: the platform). */
 void moat_pages_free(const struct moat_pages *src, void *virt, uint64_t phys);
-
-/* Receives page @i (0-based, in physical order) of a run from moat_pages_alloc_run(). */
-typedef void (*moat_pages_run_fn)(void *ctx, uint32_t i, void *virt);
 
 /*
  * moat_pages_alloc_run() - @n pages of @src at consecutive physical addresses, the first aligned

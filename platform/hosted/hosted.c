@@ -29,6 +29,32 @@ static enum moat_log_level log_level = MOAT_LOG_WARN;
 static void (*_Atomic wmb_hook)(void *ctx);
 static void *_Atomic wmb_hook_ctx;
 
+/* One bit per arena page: handed out by moat_plat_page_alloc() and not freed (atomic bit operations). */
+#define ARENA_PAGES (MOAT_HOSTED_ARENA_BYTES / MOAT_PAGE_SIZE)
+static uint64_t live_bits[ARENA_PAGES / 64];
+
+/* The device model's hook (moat_hosted_set_hook()); NULL when none. */
+static moat_hosted_hook_fn hook_fn;
+static void *hook_ctx;
+
+static inline void hook(enum moat_hosted_point point, uint64_t phys, void *virt, uint64_t value)
+{
+	moat_hosted_hook_fn fn = __atomic_load_n(&hook_fn, __ATOMIC_ACQUIRE);
+
+	if (fn)
+		fn(hook_ctx, point, phys, virt, value);
+}
+
+/* Called with arena_lock held (the only writers); readers load without it. */
+static void live_set(uint64_t off, bool on)
+{
+	const uint64_t page = off / MOAT_PAGE_SIZE, bit = 1ull << (page % 64);
+	uint64_t *w = &live_bits[page / 64];
+	const uint64_t v = __atomic_load_n(w, __ATOMIC_RELAXED);
+
+	__atomic_store_n(w, on ? v | bit : v & ~bit, __ATOMIC_RELAXED);
+}
+
 static unsigned char *arena_base(void)
 {
 	if (!arena) {
@@ -89,6 +115,7 @@ void *moat_plat_page_alloc(uint64_t *phys)
 	unsigned char *base = arena_base();
 	uint64_t off;
 
+	hook(MOAT_HOSTED_PAGE_ALLOC, 0, NULL, 0);
 	pthread_mutex_lock(&arena_lock);
 	if (fail_active) {
 		if (fail_countdown > 1) {
@@ -114,9 +141,11 @@ void *moat_plat_page_alloc(uint64_t *phys)
 	}
 	stats.pages_allocated++;
 	stats.pages_live++;
+	live_set(off, true);
 	pthread_mutex_unlock(&arena_lock);
 	memset(base + off, 0, MOAT_PAGE_SIZE);
 	*phys = MOAT_HOSTED_PHYS_BASE + off;
+	hook(MOAT_HOSTED_PAGE_GIVEN, *phys, base + off, 0);
 	return base + off;
 }
 
@@ -132,11 +161,13 @@ void moat_plat_page_free(void *virt, uint64_t phys)
 			(unsigned long long)phys);
 		abort();
 	}
+	hook(MOAT_HOSTED_PAGE_FREE, phys, virt, 0);
 	/* Poison so that a use after free reads garbage instead of plausible entries. */
 	memset(virt, 0xa5, MOAT_PAGE_SIZE);
 	pthread_mutex_lock(&arena_lock);
 	memcpy(base + off, &free_head, sizeof(free_head));
 	free_head = off;
+	live_set(off, false);
 	stats.pages_freed++;
 	stats.pages_live--;
 	pthread_mutex_unlock(&arena_lock);
@@ -148,6 +179,44 @@ void *moat_plat_phys_to_virt(uint64_t phys)
 	if (phys < MOAT_HOSTED_PHYS_BASE || phys - MOAT_HOSTED_PHYS_BASE >= __atomic_load_n(&arena_next, __ATOMIC_ACQUIRE))
 		return NULL;
 	return arena_base() + (phys - MOAT_HOSTED_PHYS_BASE);
+}
+
+uint64_t moat_hosted_arena_used(void)
+{
+	return __atomic_load_n(&arena_next, __ATOMIC_ACQUIRE);
+}
+
+bool moat_hosted_page_live(uint64_t phys)
+{
+	uint64_t off = phys - MOAT_HOSTED_PHYS_BASE, page = off / MOAT_PAGE_SIZE;
+
+	if (phys < MOAT_HOSTED_PHYS_BASE || off >= MOAT_HOSTED_ARENA_BYTES)
+		return false;
+	return (__atomic_load_n(&live_bits[page / 64], __ATOMIC_RELAXED) >> (page % 64)) & 1;
+}
+
+void *moat_hosted_reserve_page(uint64_t *phys)
+{
+	unsigned char *base = arena_base();
+	uint64_t off;
+
+	pthread_mutex_lock(&arena_lock);
+	if (arena_next + MOAT_PAGE_SIZE > MOAT_HOSTED_ARENA_BYTES) {
+		pthread_mutex_unlock(&arena_lock);
+		return NULL;
+	}
+	off = arena_next;
+	__atomic_store_n(&arena_next, off + MOAT_PAGE_SIZE, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&arena_lock);
+	memset(base + off, 0, MOAT_PAGE_SIZE);
+	*phys = MOAT_HOSTED_PHYS_BASE + off;
+	return base + off;
+}
+
+void moat_hosted_set_hook(moat_hosted_hook_fn fn, void *ctx)
+{
+	hook_ctx = ctx;
+	__atomic_store_n(&hook_fn, fn, __ATOMIC_RELEASE);
 }
 
 /* ---- simulated registers ---- */
@@ -224,6 +293,8 @@ uint32_t moat_plat_mmio_read32(volatile void *addr)
 {
 	uint64_t off;
 	struct mmio_dev *m = mmio_find(addr, &off);
+
+	hook(MOAT_HOSTED_MMIO_READ, m->phys + off, NULL, 0);
 	return (uint32_t)m->ops->read(m->ctx, off, 4);
 }
 
@@ -231,6 +302,8 @@ void moat_plat_mmio_write32(volatile void *addr, uint32_t value)
 {
 	uint64_t off;
 	struct mmio_dev *m = mmio_find(addr, &off);
+
+	hook(MOAT_HOSTED_MMIO_WRITE, m->phys + off, NULL, value);
 	m->ops->write(m->ctx, off, 4, value);
 }
 
@@ -238,6 +311,8 @@ uint64_t moat_plat_mmio_read64(volatile void *addr)
 {
 	uint64_t off;
 	struct mmio_dev *m = mmio_find(addr, &off);
+
+	hook(MOAT_HOSTED_MMIO_READ, m->phys + off, NULL, 0);
 	return m->ops->read(m->ctx, off, 8);
 }
 
@@ -245,6 +320,8 @@ void moat_plat_mmio_write64(volatile void *addr, uint64_t value)
 {
 	uint64_t off;
 	struct mmio_dev *m = mmio_find(addr, &off);
+
+	hook(MOAT_HOSTED_MMIO_WRITE, m->phys + off, NULL, value);
 	m->ops->write(m->ctx, off, 8, value);
 }
 
@@ -258,12 +335,12 @@ void moat_plat_flush_cache_line(const void *virt)
 
 void moat_plat_wmb(void)
 {
-	void (*hook)(void *) = atomic_load(&wmb_hook);
+	void (*after)(void *) = atomic_load(&wmb_hook);
 
 	__atomic_fetch_add(&stats.wmbs, 1, __ATOMIC_RELAXED);
 	atomic_thread_fence(memory_order_release);
-	if (hook)
-		hook(atomic_load(&wmb_hook_ctx));
+	if (after)
+		after(atomic_load(&wmb_hook_ctx));
 }
 
 void moat_plat_mb(void)

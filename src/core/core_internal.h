@@ -29,7 +29,8 @@ enum track_kind {
 	TK_PUNCHED = 2,   /* owned, and was taken out of the host identity domain for that */
 	TK_PENDING = 3,   /* owned, not yet checked against the host identity domain */
 	TK_RESTORE = 4,   /* no longer owned; was punched: goes back into the host domain */
-	TK_KINDS = 5,
+	TK_CANDIDATE = 5, /* owned and pending, held while a physically contiguous run is looked for */
+	TK_KINDS = 6,
 };
 #define TK_BIT(k) (1u << (k))
 
@@ -63,6 +64,14 @@ struct moat_pt_ops core_pt_ops(struct moat_domain *dom);
  * (their allocations come from the pool only, see core_host_retry()). NULL when none can be had.
  */
 void *core_page_alloc(struct moat_system *sys, uint64_t *phys, unsigned extra);
+/*
+ * moat_pages_alloc_run() for the core: @n trusted pages at consecutive physical addresses, the first
+ * aligned to @align, each zeroed and handed to @put in order; looked for among platform pages
+ * before any is trusted. Returns MOAT_OK, MOAT_ERR_INVALID_ARG, MOAT_ERR_NO_MEMORY (no such run:
+ * every page taken went back), or an invalidation's error (the run is kept aside, unused).
+ */
+moat_status core_run_alloc(struct moat_system *sys, uint32_t n, uint64_t align, moat_pages_run_fn put, void *ctx,
+			   uint64_t *phys);
 /* Give a page back: to the pool while it is unreachable and the pool has room, else the platform. */
 void core_page_free(struct moat_system *sys, void *virt, uint64_t phys);
 /* A zeroed page for a bookkeeping node that no device can reach: from the pool while a device uses

@@ -123,16 +123,17 @@ static moat_status punch_page(struct moat_system *sys, uint64_t phys, struct moa
 /* Give a candidate that never became trusted back to the platform (it was never punched). */
 static void candidate_drop(struct moat_system *sys, void *virt, uint64_t phys)
 {
-	track_clear(sys, phys >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | TK_BIT(TK_PENDING));
+	track_clear(sys, phys >> CORE_PAGE_SHIFT, TK_BIT(TK_OWNED) | TK_BIT(TK_PENDING) | TK_BIT(TK_CANDIDATE));
 	moat_pages_free(NULL, virt, phys);
 }
 
 /*
- * One batch: up to @want pages from the platform, each owned and pending, punched out of the host
- * domain, then one invalidation; those the device can no longer reach join the pool. Returns how
- * many joined.
+ * One batch: up to REFILL_BATCH pages from the platform, each owned and pending, punched out of the
+ * host domain, then one invalidation; those the device can no longer reach join the pool. Returns
+ * how many joined. Always a whole batch, whatever is missing: the first candidate in a new region
+ * may cost the pool a few pages (nodes, split tables) that the next ones share.
  */
-static unsigned refill_batch(struct moat_system *sys, unsigned want)
+static unsigned refill_batch(struct moat_system *sys)
 {
 	void *virt[REFILL_BATCH];
 	uint64_t phys[REFILL_BATCH];
@@ -143,7 +144,7 @@ static unsigned refill_batch(struct moat_system *sys, unsigned want)
 
 	sys->in_refill = true;
 	moat_pt_gather_init(&g);
-	while (n < want && n < REFILL_BATCH) {
+	while (n < REFILL_BATCH) {
 		uint64_t p;
 		void *v;
 		bool punched = false;
@@ -196,9 +197,8 @@ bool core_pool_fill(struct moat_system *sys, uint64_t target)
 {
 	while (sys->pool_count < target) {
 		const uint64_t before = sys->pool_count;
-		const uint64_t want = target - sys->pool_count;
 
-		if (!refill_batch(sys, want < REFILL_BATCH ? (unsigned)want : REFILL_BATCH) || sys->pool_count <= before)
+		if (!refill_batch(sys) || sys->pool_count <= before)
 			return false;   /* no page, or the batch cost what it brought */
 	}
 	return true;
@@ -210,6 +210,126 @@ bool core_host_retry(struct moat_system *sys, const struct moat_domain *dom, moa
 		return false;
 	(*tries)++;
 	return core_pool_fill(sys, dom->pt.pages_wanted + MOAT_HOST_POOL);
+}
+
+/* ---- runs of consecutive pages ---- */
+
+/*
+ * A structure the hardware indexes as one block (AMD-Vi device table, VT-d interrupt-remapping
+ * table) needs consecutive pages. They are looked for among platform pages before any is trusted:
+ * the pool's own pages would not do, since the tables that punching takes in between (one per
+ * 2 MiB of host RAM) cut every run short. Candidates are owned and pending while the search holds
+ * them, recorded in the bookkeeping only (TK_CANDIDATE: nothing is stored in a page a device may
+ * still write); the run found is punched out of the host domain as one range (only its ends split
+ * superpages) under one invalidation, then zeroed; every other candidate goes back untouched.
+ */
+
+/* The first frame of an aligned run of @n candidates that holds @pfn, or UINT64_MAX. */
+static uint64_t run_around(const struct moat_system *sys, uint64_t pfn, uint32_t n, uint64_t align_pages)
+{
+	const uint64_t reach = n + align_pages;
+	uint64_t lo = pfn, hi = pfn;
+
+	while (lo > 0 && pfn - lo < reach && track_test(sys, lo - 1, TK_CANDIDATE))
+		lo--;
+	while (hi - pfn < reach && track_test(sys, hi + 1, TK_CANDIDATE))
+		hi++;
+	if (hi - lo + 1 < n)
+		return UINT64_MAX;
+	for (uint64_t s0 = (lo + align_pages - 1) / align_pages * align_pages; s0 + (n - 1) <= hi; s0 += align_pages)
+		if (s0 + (n - 1) >= pfn)
+			return s0;   /* the first run that holds @pfn: none without it was there before */
+	return UINT64_MAX;
+}
+
+/* Take the run [@start, @start + @n) out of the host domain, that invalidated. On error nothing was
+ * taken out, except after a failed invalidation: then the run stays owned and pending, unused. */
+static moat_status run_trust(struct moat_system *sys, uint64_t start, uint32_t n)
+{
+	struct moat_domain *host = sys->host;
+	const uint64_t first = start << CORE_PAGE_SHIFT;
+	uint64_t size = (uint64_t)n << CORE_PAGE_SHIFT, unmapped = 0;
+	struct moat_pt_gather g;
+	unsigned tries = 0;
+	moat_status st;
+
+	if (!host || first > host->pt.iova_last)
+		return MOAT_OK;
+	size = MOAT_MIN(size, host->pt.iova_last - first + 1);
+	/* which of them go back into the host domain when they are given back */
+	for (uint64_t a = first; a - first < size; a += MOAT_PAGE_SIZE) {
+		uint64_t out = 0;
+
+		if (moat_pt_translate(&host->pt, a, &out, NULL, NULL) == MOAT_OK && out == a)
+			track_set(sys, a >> CORE_PAGE_SHIFT, TK_BIT(TK_PUNCHED));
+	}
+	moat_pt_gather_init(&g);
+	for (;;) {
+		st = moat_pt_unmap_present(&host->pt, first, size, &g, &unmapped);
+		if (!core_host_retry(sys, host, st, &tries))
+			break;
+	}
+	if (st != MOAT_OK) {
+		for (uint64_t a = first; a - first < size; a += MOAT_PAGE_SIZE)
+			track_clear(sys, a >> CORE_PAGE_SHIFT, TK_BIT(TK_PUNCHED));
+		return st;
+	}
+	sys->host_page_delta -= (int64_t)(unmapped >> CORE_PAGE_SHIFT);
+	st = core_gather_finish(sys, host, &g, NULL);
+	if (st != MOAT_OK) {
+		moat_log(MOAT_LOG_ERROR, "%u pages kept aside: their removal from the host domain was not invalidated", n);
+		for (uint32_t i = 0; i < n; i++)
+			track_clear(sys, start + i, TK_BIT(TK_CANDIDATE));
+	}
+	return st;
+}
+
+moat_status core_run_alloc(struct moat_system *sys, uint32_t n, uint64_t align, moat_pages_run_fn put, void *ctx,
+			   uint64_t *phys)
+{
+	const uint64_t align_pages = align ? align >> CORE_PAGE_SHIFT : 1;
+	const uint64_t limit = 2ull * n + align_pages - 1 + 1024;
+	uint64_t lo = UINT64_MAX, hi = 0, start = UINT64_MAX, pfn;
+	moat_status st = MOAT_ERR_NO_MEMORY;
+
+	if (!n || !put || !phys || (align & (align - 1)) || (align && align < MOAT_PAGE_SIZE))
+		return MOAT_ERR_INVALID_ARG;
+	for (uint64_t tries = 0; tries < limit && start == UINT64_MAX; tries++) {
+		uint64_t p;
+		void *v = moat_pages_alloc(NULL, &p);
+
+		if (!v)
+			break;
+		pfn = p >> CORE_PAGE_SHIFT;
+		if (track_test(sys, pfn, TK_OWNED)) {
+			moat_log(MOAT_LOG_ERROR, "the platform handed out page 0x%llx, which Moat owns; not used",
+				 (unsigned long long)p);
+			break;
+		}
+		if (track_mark(sys, pfn, TK_BIT(TK_OWNED) | TK_BIT(TK_PENDING) | TK_BIT(TK_CANDIDATE)) != MOAT_OK) {
+			moat_pages_free(NULL, v, p);
+			break;
+		}
+		lo = MOAT_MIN(lo, pfn);
+		hi = MOAT_MAX(hi, pfn);
+		start = run_around(sys, pfn, n, align_pages);
+	}
+	if (start != UINT64_MAX)
+		st = run_trust(sys, start, n);
+	if (st == MOAT_OK) {
+		for (uint32_t i = 0; i < n; i++) {
+			void *v = moat_plat_phys_to_virt((start + i) << CORE_PAGE_SHIFT);
+
+			track_clear(sys, start + i, TK_BIT(TK_CANDIDATE) | TK_BIT(TK_PENDING));
+			moat_memset(v, 0, MOAT_PAGE_SIZE);
+			put(ctx, i, v);
+		}
+		*phys = start << CORE_PAGE_SHIFT;
+	}
+	/* every other candidate back, untouched */
+	for (uint64_t from = lo; lo <= hi && track_next(sys, TK_CANDIDATE, TK_KINDS, from, hi, &pfn); from = pfn + 1)
+		candidate_drop(sys, moat_plat_phys_to_virt(pfn << CORE_PAGE_SHIFT), pfn << CORE_PAGE_SHIFT);
+	return st;
 }
 
 /* ---- allocation ---- */
@@ -555,9 +675,19 @@ static void unit_pages_free(void *ctx, void *virt, uint64_t phys)
 	moat_unit_page_free(ctx, virt, phys);
 }
 
+static moat_status unit_pages_run(void *ctx, uint32_t n, uint64_t align, moat_pages_run_fn put, void *put_ctx,
+				  uint64_t *phys)
+{
+	struct moat_unit *u = ctx;
+
+	if (!u || !core_sys_ok(u->sys))
+		return MOAT_ERR_INVALID_ARG;
+	return core_run_alloc(u->sys, n, align, put, put_ctx, phys);
+}
+
 struct moat_pages moat_unit_pages(struct moat_unit *u)
 {
-	return (struct moat_pages){ unit_pages_alloc, unit_pages_free, u };
+	return (struct moat_pages){ unit_pages_alloc, unit_pages_free, u, unit_pages_run };
 }
 
 uint64_t moat_owned_pages(const struct moat_system *sys)

@@ -447,7 +447,7 @@ moat_status moat_dma_init(struct moat_dma *d, struct moat_domain *dom, const str
 	d->dom = dom;
 	ic = (struct moat_iova_config){ .base_pfn = d->cfg.iova_base >> PAGE_SHIFT,
 					.last_pfn = d->cfg.iova_last >> PAGE_SHIFT, .no_cache = d->cfg.no_cache };
-	src = (struct moat_pages){ sys_page_alloc, sys_page_free, dom->sys };
+	src = (struct moat_pages){ sys_page_alloc, sys_page_free, dom->sys, NULL };
 	st = moat_dma_core_attach(&d->core, dom, diag);
 	if (st != MOAT_OK)
 		return st;

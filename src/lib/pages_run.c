@@ -78,6 +78,8 @@ moat_status moat_pages_alloc_run(const struct moat_pages *src, uint32_t n, uint6
 
 	if (!n || !put || !phys || (align & (align - 1)) || (align && align < MOAT_PAGE_SIZE))
 		return MOAT_ERR_INVALID_ARG;
+	if (src && src->alloc_run)
+		return src->alloc_run(src->ctx, n, align, put, ctx, phys);
 	if (!align)
 		align = MOAT_PAGE_SIZE;
 	/* A run of n + align / page - 1 neighbours always holds an aligned run of n: allow for that. */

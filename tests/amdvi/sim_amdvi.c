@@ -2,11 +2,14 @@
 /* The simulated AMD IOMMU (see sim_amdvi.h). */
 #include "sim_amdvi.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hosted.h>
 #include <moat/platform.h>
+
+#include "hostile.h"
 
 static uint64_t bits(uint64_t v, unsigned hi, unsigned lo)
 {
@@ -103,6 +106,8 @@ static void cmd_execute(struct sim_amdvi *s, const uint64_t *c)
 	case 1:
 		if (c[0] & 1) {
 			uint64_t *p = moat_plat_phys_to_virt(c[0] & 0x000ffffffffffff8ull);   /* bits 51:3 */
+
+			hostile_handover(s, c[0] & 0x000ffffffffffff8ull, 8, "completion-wait semaphore");
 			if (p)
 				__atomic_store_n(p, c[1], __ATOMIC_RELEASE);
 			else
@@ -113,6 +118,11 @@ static void cmd_execute(struct sim_amdvi *s, const uint64_t *c)
 		break;
 	case 2:
 		s->cache[c[0] & 0xffff].valid = false;
+		s->inval_done++;
+		break;
+	case 3: /* INVALIDATE_IOMMU_PAGES, INVALIDATE_IOTLB_PAGES */
+	case 4:
+		s->inval_done++;
 		break;
 	case 5:
 		s->irte_cache[c[0] & 0xffff].valid = false;
@@ -122,6 +132,7 @@ static void cmd_execute(struct sim_amdvi *s, const uint64_t *c)
 			s->cache[i].valid = false;
 			s->irte_cache[i].valid = false;
 		}
+		s->inval_done++;
 		break;
 	default:
 		break;
@@ -231,16 +242,19 @@ static void sim_write_reg(void *ctx, uint64_t off, unsigned width, uint64_t v)
 		if (s->control & SIM_CTL_IOMMU_EN)
 			s->violations++;
 		s->devtab = v & 0x000ffffffffff1ffull;
+		hostile_handover(s, addr_of(s->devtab), (bits(s->devtab, 8, 0) + 1) * 4096ull, "device table");
 		return;
 	case SIM_CMDBASE:
 		if (s->control & SIM_CTL_CMDBUF_EN)
 			s->violations++;
 		s->cmdbase = v & 0x0f0ffffffffff000ull;
+		hostile_handover(s, addr_of(s->cmdbase), ring_entries(s->cmdbase) * 16ull, "command buffer");
 		return;
 	case SIM_EVTBASE:
 		if (s->control & SIM_CTL_EVTLOG_EN)
 			s->violations++;
 		s->evtbase = v & 0x0f0ffffffffff000ull;
+		hostile_handover(s, addr_of(s->evtbase), ring_entries(s->evtbase) * 16ull, "event log");
 		return;
 	case SIM_CONTROL:
 		control_write(s, v);
@@ -278,6 +292,68 @@ static void sim_write_reg(void *ctx, uint64_t off, unsigned width, uint64_t v)
 
 static const struct moat_hosted_mmio_ops sim_ops = { sim_read, sim_write_reg };
 
+/* ---- what a device gets through the IOMMU (the hostile device's view) ---- */
+
+/*
+ * Section 2.2.2.1: V = 0 lets a request through with no checks at all; V = 1, TV = 0 blocks it;
+ * TV = 1 with Mode 0 passes it through untranslated, Mode 1..6 translates through that many levels
+ * of tables at the root (bits 51:12); IR (61) and IW (62) are the permissions. Mode 7 is reserved.
+ */
+static void sim_grants(void *hw, hostile_grant_fn fn, void *ctx)
+{
+	const struct sim_amdvi *s = hw;
+	const uint32_t n = sim_amdvi_dte_count(s);
+
+	if (!(s->control & SIM_CTL_IOMMU_EN) || !addr_of(s->devtab))
+		return;
+	for (uint32_t id = 0; id < n && id <= 0xffff; id += 128) {
+		const uint64_t *page = moat_plat_phys_to_virt(addr_of(s->devtab) + id * 32ull);
+
+		for (uint32_t k = 0; page && k < 128; k++) {
+			const uint64_t q0 = __atomic_load_n(&page[k * 4], __ATOMIC_RELAXED);
+			const unsigned mode = (unsigned)bits(q0, 11, 9);
+			struct hostile_grant g = { .rid = id + k, .perm = MOAT_PT_READ | MOAT_PT_WRITE };
+
+			if (q0 & 1) {
+				if (!(q0 & 2) || mode == 7)
+					continue;
+				g.perm = (bits(q0, 61, 61) ? MOAT_PT_READ : 0u) |
+					 (bits(q0, 62, 62) ? MOAT_PT_WRITE : 0u);
+				if (mode == 0) {
+					g.pass = true;
+				} else {
+					g.root = addr_of(q0);
+					g.format = MOAT_PT_AMD_V1;
+					g.levels = mode;
+				}
+			} else {
+				g.pass = true;
+			}
+			fn(ctx, &g);
+		}
+	}
+}
+
+static uint64_t sim_epoch(void *hw)
+{
+	return ((const struct sim_amdvi *)hw)->inval_done;
+}
+
+/* The device table, the command buffer and the event log as programmed. */
+static void sim_uses(void *hw, void (*fn)(void *ctx, uint64_t phys), void *ctx)
+{
+	const struct sim_amdvi *s = hw;
+
+	for (uint64_t off = 0; addr_of(s->devtab) && off < (bits(s->devtab, 8, 0) + 1) * 4096ull; off += 4096)
+		fn(ctx, addr_of(s->devtab) + off);
+	for (uint64_t off = 0; addr_of(s->cmdbase) && off < ring_entries(s->cmdbase) * 16ull; off += 4096)
+		fn(ctx, addr_of(s->cmdbase) + off);
+	for (uint64_t off = 0; addr_of(s->evtbase) && off < ring_entries(s->evtbase) * 16ull; off += 4096)
+		fn(ctx, addr_of(s->evtbase) + off);
+}
+
+static const struct hostile_hw_ops sim_hostile_ops = { sim_grants, sim_epoch, sim_uses };
+
 struct sim_amdvi *sim_amdvi_new(uint64_t base, uint64_t efr)
 {
 	struct sim_amdvi *s = calloc(1, sizeof(*s));
@@ -294,6 +370,9 @@ struct sim_amdvi *sim_amdvi_new(uint64_t base, uint64_t efr)
 	moat_hosted_mmio_remove(base);
 	if (moat_hosted_mmio_add(base, SIM_MMIO_SIZE, &sim_ops, s) != 0)
 		abort();
+	char name[48];
+	snprintf(name, sizeof(name), "AMD-Vi IOMMU at 0x%llx", (unsigned long long)base);
+	hostile_hw_add(s, &sim_hostile_ops, name);
 	return s;
 }
 
@@ -301,6 +380,7 @@ void sim_amdvi_free(struct sim_amdvi *s)
 {
 	if (!s)
 		return;
+	hostile_hw_remove(s);
 	moat_hosted_mmio_remove(s->base);
 	free(s->cache);
 	free(s->irte_cache);

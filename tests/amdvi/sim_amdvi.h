@@ -23,6 +23,11 @@
  * destinations with XTEn) and the pass bits, logging IO_PAGE_FAULT (I set) and
  * INVALID_DEVICE_REQUEST events. A per-device interrupt entry cache keeps the last entry read
  * until INVALIDATE_INTERRUPT_TABLE or INVALIDATE_IOMMU_ALL drops it.
+ * that run only a few at a time on register reads (a slow processor: `lazy`), an injected illegal
+ * command.
+ * The IOMMU is hardware for the hostile device of tests/support/hostile.h: while IommuEn is set, the
+ * device ids its device table (as programmed in the base register) lets through, and the
+ * invalidations it carried out.
  */
 #ifndef MOAT_TEST_SIM_AMDVI_H
 #define MOAT_TEST_SIM_AMDVI_H
@@ -115,6 +120,7 @@ struct sim_amdvi {
 	unsigned bad_access;             /* wrong width, unknown register, read-only register written */
 	unsigned violations;             /* bases or pointers written while in use, EventLogEn set with
 					    EventOverflow pending, head written while the processor runs */
+	uint64_t inval_done;             /* invalidation commands carried out (device table, pages, all) */
 	struct sim_dte_cache *cache;     /* 65536 entries */
 	struct sim_irte_cache {          /* per device id: the last interrupt entry read */
 		bool valid;

@@ -14,6 +14,8 @@
 #include <moat/internal/unit.h>
 #include <moat/moat.h>
 
+#include "hostile.h"
+
 #ifndef MOAT_MIN
 #define MOAT_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MOAT_MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -45,6 +47,7 @@ struct null_unit {
 	struct moat_unit_dev devs[NU_MAX_DEVS];
 	unsigned ndev;
 	unsigned attach_calls, detach_calls, inval_calls, flush_calls;
+	unsigned inval_done;       /* invalidations that succeeded (what the hostile device sees) */
 	struct nu_inval log[NU_LOG];
 	moat_status fail_inval;    /* returned by invalidate when not MOAT_OK */
 	moat_status fail_attach;
@@ -137,6 +140,8 @@ static inline moat_status nu_invalidate(struct moat_unit *u, const struct moat_d
 							      moat_hosted_stats().pages_freed,
 							      nu->log_pool ? u->sys->pool_count : 0 };
 	nu->inval_calls++;
+	if (nu->fail_inval == MOAT_OK)
+		nu->inval_done++;
 	return nu->fail_inval;
 }
 
@@ -371,6 +376,31 @@ static inline unsigned t_path_tables(void)
 		fprintf(stderr, "\n");                                                             \
 		skip();                                                                            \
 	} while (0)
+/* The null unit as hardware for the hostile device (tests/support/hostile.h): a device translates
+ * through the root the core gave attach(), in the system's format, until detach(). */
+static inline bool nu_hostile_grants(struct moat_unit *u, hostile_grant_fn fn, void *ctx)
+{
+	struct null_unit *nu;
+
+	if (u->ops != &nu_ops || !u->sys)
+		return false;
+	nu = nu_of(u);
+	for (unsigned i = 0; i < nu->ndev && i < NU_MAX_DEVS; i++) {
+		const struct hostile_grant g = { .rid = nu->devs[i].rid, .perm = MOAT_PT_READ | MOAT_PT_WRITE,
+						 .root = nu->devs[i].root_phys, .format = u->sys->cfg.pt.format,
+						 .levels = u->sys->cfg.pt.levels };
+
+		fn(ctx, &g);
+	}
+	return true;
+}
+
+static inline uint64_t nu_hostile_epoch(struct moat_unit *u)
+{
+	return (uint64_t)nu_of(u)->inval_done + nu_of(u)->flush_calls;
+}
+
+static const struct hostile_unit_ops nu_hostile_ops = { nu_hostile_grants, nu_hostile_epoch };
 
 /* ---- systems ---- */
 
@@ -394,11 +424,14 @@ static inline struct moat_system *t_system(unsigned sizes)
 
 	assert_non_null(sys);
 	assert_int_equal(moat_system_init(sys, &cfg), MOAT_OK);
+	hostile_watch(sys, &nu_hostile_ops);
 	return sys;
 }
 
 static inline void t_system_free(struct moat_system *sys)
 {
+	assert_int_equal(hostile_check(sys), 0);   /* what the hostile device left behind, if it is on */
+	hostile_unwatch(sys);
 	assert_int_equal(moat_system_fini(sys), MOAT_OK);
 	free(sys);
 }
@@ -630,6 +663,8 @@ static inline void assert_audit_clean(struct moat_system *sys)
 	assert_int_equal(r->status, MOAT_OK);
 	assert_int_equal(n, 0);
 	free(r);
+	/* and the hardware's view: nothing protected within the hostile device's reach */
+	assert_int_equal(hostile_check(sys), 0);
 }
 
 #endif

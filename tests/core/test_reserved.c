@@ -70,6 +70,13 @@ static void rfix_init(struct rfix *f)
 	assert_int_equal(moat_system_init(&f->sys, &cfg), MOAT_OK);
 	nu_init(&f->nu, 0, -1);
 	assert_int_equal(moat_system_add_unit(&f->sys, &f->nu.unit), MOAT_OK);
+	hostile_watch(&f->sys, &nu_hostile_ops);
+}
+
+static void rfix_fini(struct rfix *f)
+{
+	hostile_unwatch(&f->sys);
+	assert_int_equal(moat_system_fini(&f->sys), MOAT_OK);
 }
 
 static bool identity(struct moat_domain *d, uint64_t a, unsigned *prot)
@@ -142,7 +149,7 @@ static void regions_are_mapped_only_for_the_devices_they_name(void **state)
 	assert_int_equal(moat_domain_destroy(&da), MOAT_OK);
 	assert_int_equal(moat_domain_destroy(&db), MOAT_OK);
 	assert_int_equal(moat_domain_destroy(&dc), MOAT_OK);
-	assert_int_equal(moat_system_fini(&f.sys), MOAT_OK);
+	rfix_fini(&f);
 }
 
 static void a_region_over_protected_memory_is_refused_loudly(void **state)
@@ -191,7 +198,7 @@ static void a_region_over_protected_memory_is_refused_loudly(void **state)
 	assert_true(identity(&d, R0, NULL));
 	assert_true(identity(&d, BIG + BIG_SIZE - K4, NULL));
 	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
-	assert_int_equal(moat_system_fini(&f.sys), MOAT_OK);
+	rfix_fini(&f);
 }
 
 static void bad_regions_and_conflicts_change_nothing(void **state)
@@ -225,7 +232,7 @@ static void bad_regions_and_conflicts_change_nothing(void **state)
 	assert_int_equal(moat_reserved_map(&d, NULL, 0, DEV_B, NULL), MOAT_ERR_INVALID_ARG);
 	assert_int_equal(moat_reserved_map(NULL, NULL, 0, DEV_B, NULL), MOAT_ERR_INVALID_ARG);
 	assert_int_equal(moat_domain_destroy(&d), MOAT_OK);
-	assert_int_equal(moat_system_fini(&f.sys), MOAT_OK);
+	rfix_fini(&f);
 }
 
 static void the_host_domain_is_shared_by_design(void **state)
@@ -248,7 +255,7 @@ static void the_host_domain_is_shared_by_design(void **state)
 	assert_int_equal(moat_domain_detach(&f.sys, 0, DEV_A, NULL), MOAT_OK);
 	assert_int_equal(moat_domain_detach(&f.sys, 0, DEV_B, NULL), MOAT_OK);
 	assert_int_equal(moat_domain_destroy(&h), MOAT_OK);
-	assert_int_equal(moat_system_fini(&f.sys), MOAT_OK);
+	rfix_fini(&f);
 }
 
 int main(void)

@@ -364,7 +364,7 @@ static void out_of_node_memory_fails_cleanly(void **state)
 	(void)state;
 	struct moat_iova a;
 	int left = 1;
-	struct moat_pages src = { fail_alloc, plat_free, &left };
+	struct moat_pages src = { fail_alloc, plat_free, &left, NULL };
 	struct moat_iova_config cfg = { .base_pfn = 1, .last_pfn = 100000, .no_cache = true };
 	struct moat_iova_stats st;
 	uint64_t pfn[200], live0 = moat_hosted_stats().pages_live;

@@ -9,6 +9,8 @@
 #include <moat/internal/unit.h>
 #include <moat/setup.h>
 
+#include "hostile.h"
+
 #define SIM_BASE2 (SIM_BASE + 0x1000)
 #define DEV_A MOAT_RID(0, 2, 0)        /* named by unit 0's scope */
 #define DEV_BUS3 MOAT_RID(3, 0, 0)     /* below a bridge unit 0 names (bus 3) */
@@ -64,6 +66,7 @@ static void fx_init(struct fx *f, unsigned width)
 		fail_msg("moat_setup_init: %s: %s", moat_status_str(st), diag.msg);
 	for (unsigned i = 0; i < f->ms.caps.units; i++)
 		f->su[i].hw.vtd.timeout_ns = TEST_TIMEOUT_NS;
+	hostile_watch(&f->ms.sys, NULL);   /* the simulated units are the hostile device's hardware */
 }
 
 static void fx_enable(struct fx *f)
@@ -78,6 +81,9 @@ static void fx_enable(struct fx *f)
 /* Tear down and check that every page went back to the platform. */
 static void fx_free(struct fx *f, bool initialized)
 {
+	if (initialized)
+		assert_int_equal(hostile_check(&f->ms.sys), 0);   /* what the hostile device left behind, if on */
+	hostile_unwatch(&f->ms.sys);
 	if (initialized)
 		assert_int_equal(moat_setup_fini(&f->ms, NULL), MOAT_OK);
 	for (unsigned i = 0; i < 2; i++) {

@@ -12,6 +12,8 @@
 #include <moat/internal/unit.h>
 #include <moat/setup.h>
 
+#include "hostile.h"
+
 #define DEV_A 0x0010u          /* 00:02.0, a select entry */
 #define DEV_B 0x0018u          /* 00:03.0, a select entry */
 #define ALIAS 0x00f0u          /* 00:1e.0: what the IOMMU sees of bus 1 */
@@ -97,6 +99,7 @@ static void fx_init(struct fx *f, unsigned width)
 		fail_msg("moat_setup_init: %s: %s", moat_status_str(st), diag.msg);
 	for (unsigned i = 0; i < f->ms.caps.units; i++)
 		f->su[i].hw.amdvi.timeout_ns = TEST_TIMEOUT_NS;
+	hostile_watch(&f->ms.sys, NULL);   /* the simulated units are the hostile device's hardware */
 }
 
 static void fx_enable(struct fx *f)
@@ -111,6 +114,9 @@ static void fx_enable(struct fx *f)
 /* Tear down and check that translation is off and every page went back to the platform. */
 static void fx_free(struct fx *f, bool initialized)
 {
+	if (initialized)
+		assert_int_equal(hostile_check(&f->ms.sys), 0);   /* what the hostile device left behind, if on */
+	hostile_unwatch(&f->ms.sys);
 	if (initialized)
 		assert_int_equal(moat_setup_fini(&f->ms, NULL), MOAT_OK);
 	for (unsigned i = 0; i < 2; i++) {

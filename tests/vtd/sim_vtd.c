@@ -2,11 +2,14 @@
 /* The simulated VT-d unit (see sim_vtd.h). */
 #include "sim_vtd.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hosted.h>
 #include <moat/platform.h>
+
+#include "hostile.h"
 
 #define PERSISTENT_MASK 0x96FFFFFFu
 
@@ -99,9 +102,13 @@ static void queue_run(struct sim_vtd *s)
 		}
 		if (type == 4)
 			iec_invalidate(s, d[0]);
+		if (type >= 1 && type <= 3)
+			s->inval_done++;   /* context cache, IOTLB, device TLB (section 6.5.2) */
 		if (type == 5) {
 			if ((d[0] >> 5) & 1) {
 				uint32_t *status = moat_plat_phys_to_virt(d[1] & ~3ull);
+
+				hostile_handover(s, d[1] & ~3ull, 4, "wait status");
 				if (status)
 					*status = (uint32_t)(d[0] >> 32);
 				else
@@ -142,6 +149,7 @@ static void gcmd_write(struct sim_vtd *s, uint32_t v)
 	}
 	if (v & SIM_SRTP) {
 		s->rtaddr_latched = s->rtaddr;
+		hostile_handover(s, s->rtaddr & 0x000ffffffffff000ull, 4096, "root table");
 		s->gsts &= ~SIM_SRTP;          /* RTPS clears when the command arrives */
 		next &= ~SIM_SRTP;
 		if (!(s->stuck & SIM_SRTP))
@@ -197,6 +205,7 @@ static void ccmd_write(struct sim_vtd *s, uint64_t v)
 		s->reg_inval_while_qi++;
 	if (s->ccmd_stuck)
 		return;
+	s->inval_done++;
 	uint64_t cirg = field(v, 62, 61);
 	s->ccmd = (v & ~(1ull << 63) & ~(3ull << 59)) | (cirg << 59);
 }
@@ -210,6 +219,7 @@ static void iotlb_write(struct sim_vtd *s, uint64_t v)
 		s->reg_inval_while_qi++;
 	if (s->iotlb_stuck)
 		return;
+	s->inval_done++;
 	uint64_t iirg = field(v, 61, 60);
 	s->iotlb = (v & ~(1ull << 63) & ~(3ull << 57)) | (iirg << 57);
 }
@@ -305,10 +315,13 @@ static void sim_write_reg(void *ctx, uint64_t off, unsigned width, uint64_t v)
 			queue_run(s);
 			return;
 		case SIM_IQA:
-			if (s->gsts & SIM_QIE)
+			if (s->gsts & SIM_QIE) {
 				s->bad_access++;
-			else
+			} else {
 				s->iqa = v;
+				hostile_handover(s, v & 0x000ffffffffff000ull, 4096ull << (v & 7),
+						 "invalidation queue");
+			}
 			return;
 		case SIM_IRTA: s->irta = v; return;
 		}
@@ -330,6 +343,80 @@ static void sim_write_reg(void *ctx, uint64_t off, unsigned width, uint64_t v)
 }
 
 static const struct moat_hosted_mmio_ops sim_ops = { sim_read, sim_write_reg };
+
+/* ---- what a device gets through the unit (the hostile device's view) ---- */
+
+/*
+ * Legacy mode: the root table the last SRTP latched, a root entry per bus (section 9.1: P bit 0,
+ * context-table pointer 63:12), a context entry per device:function (9.3: P bit 0, TT 3:2, second-
+ * stage pointer 63:12; AW 66:64, i.e. bits 2:0 of the high word). TT 0 and 1 translate through
+ * second-stage tables of AW + 2 levels, TT 2 passes requests through when ECAP.PT (bit 6) is set;
+ * anything else faults.
+ */
+static void sim_grants(void *hw, hostile_grant_fn fn, void *ctx)
+{
+	const struct sim_vtd *s = hw;
+	const uint64_t *rt;
+
+	if (!(s->gsts & SIM_TE))
+		return;
+	rt = moat_plat_phys_to_virt(s->rtaddr_latched & 0x000ffffffffff000ull);
+	if (!rt)
+		return;
+	for (unsigned bus = 0; bus < 256; bus++) {
+		uint64_t re = __atomic_load_n(&rt[bus * 2], __ATOMIC_RELAXED);
+		const uint64_t *ct;
+
+		if (!(re & 1) || !(ct = moat_plat_phys_to_virt(re & 0x000ffffffffff000ull)))
+			continue;
+		for (unsigned devfn = 0; devfn < 256; devfn++) {
+			uint64_t lo = __atomic_load_n(&ct[devfn * 2], __ATOMIC_RELAXED);
+			uint64_t hi = __atomic_load_n(&ct[devfn * 2 + 1], __ATOMIC_RELAXED);
+			unsigned tt = (unsigned)field(lo, 3, 2), aw = (unsigned)field(hi, 2, 0);
+			struct hostile_grant g = { .rid = bus << 8 | devfn, .perm = MOAT_PT_READ | MOAT_PT_WRITE };
+
+			if (!(lo & 1))
+				continue;
+			if (tt == 2) {
+				if (!((s->ecap >> 6) & 1))
+					continue;
+				g.pass = true;
+			} else if (tt <= 1 && aw >= 1 && aw <= 3) {
+				g.root = lo & 0x000ffffffffff000ull;
+				g.format = MOAT_PT_VTD_SL;
+				g.levels = aw + 2;
+			} else {
+				continue;
+			}
+			fn(ctx, &g);
+		}
+	}
+}
+
+static uint64_t sim_epoch(void *hw)
+{
+	return ((const struct sim_vtd *)hw)->inval_done;
+}
+
+/* The root table the unit walks, the context tables its present root entries point at, the queue. */
+static void sim_uses(void *hw, void (*fn)(void *ctx, uint64_t phys), void *ctx)
+{
+	const struct sim_vtd *s = hw;
+	const uint64_t root = s->rtaddr_latched & 0x000ffffffffff000ull;
+	const uint64_t *rt = root ? moat_plat_phys_to_virt(root) : NULL;
+
+	if (rt) {
+		fn(ctx, root);
+		for (unsigned bus = 0; bus < 256; bus++)
+			if (rt[bus * 2] & 1)
+				fn(ctx, rt[bus * 2] & 0x000ffffffffff000ull);
+	}
+	if (s->gsts & SIM_QIE)
+		for (uint64_t off = 0; off < (4096ull << (s->iqa & 7)); off += 4096)
+			fn(ctx, (s->iqa & 0x000ffffffffff000ull) + off);
+}
+
+static const struct hostile_hw_ops sim_hostile_ops = { sim_grants, sim_epoch, sim_uses };
 
 struct sim_vtd *sim_vtd_new(uint64_t base, uint64_t cap, uint64_t ecap)
 {
@@ -354,6 +441,9 @@ struct sim_vtd *sim_vtd_new(uint64_t base, uint64_t cap, uint64_t ecap)
 	moat_hosted_mmio_remove(base);
 	if (moat_hosted_mmio_add(base, s->size, &sim_ops, s) != 0)
 		abort();
+	char name[48];
+	snprintf(name, sizeof(name), "VT-d unit at 0x%llx", (unsigned long long)base);
+	hostile_hw_add(s, &sim_hostile_ops, name);
 	return s;
 }
 
@@ -361,6 +451,7 @@ void sim_vtd_free(struct sim_vtd *s)
 {
 	if (!s)
 		return;
+	hostile_hw_remove(s);
 	moat_hosted_mmio_remove(s->base);
 	free(s->iec);
 	free(s);

@@ -18,6 +18,10 @@
  * sim_vtd_msi() resolves an interrupt message as the hardware would, with every check of section
  * 5.1 (format, handle, table size, present, reserved fields, source-id verification) and the
  * fault it records (reasons 20h-26h).
+ *
+ * The unit is hardware for the hostile device of tests/support/hostile.h: while translation is on,
+ * the requesters its live tables (latched root table pointer, root and context entries) let
+ * through, and the invalidations it carried out.
  */
 #ifndef MOAT_TEST_SIM_VTD_H
 #define MOAT_TEST_SIM_VTD_H
@@ -113,6 +117,7 @@ struct sim_vtd {
 		bool valid;
 		uint64_t lo, hi;
 	} *iec;
+	uint64_t inval_done;             /* context-cache, IOTLB and device-TLB invalidations carried out */
 };
 
 /* What the unit does with an interrupt message (sim_vtd_msi()). */
