@@ -52,9 +52,10 @@ void moat_pages_free(const struct moat_pages *src, void *virt, uint64_t phys);
  * to @align bytes (0: a page; else a power of two of at least 4 KiB), for a structure the hardware
  * indexes as one block. @put(@ctx, i, virt) receives each page in order (their virtual addresses
  * need not be consecutive); *@phys the physical address of the first. The pages are zeroed. Every
- * page received and not used is given back; at most 2 * @n + @align / 4 KiB - 1 + 1024 pages are asked
- * for (a source handing pages out in address order needs n plus the alignment). Free the run page
- * by page with moat_pages_free().
+ * page received and not used is given back; at most 2 * @n + min(@align / 4 KiB, @n) - 1 + 1024
+ * pages are asked for (a source handing pages out in address order needs n plus the alignment, so
+ * an alignment beyond the run's size may not be found). Free the run page by page with
+ * moat_pages_free().
  * Returns MOAT_OK; MOAT_ERR_INVALID_ARG (@n 0, NULL @put or @phys, @align not a power of two of at
  * least 4 KiB); MOAT_ERR_NO_MEMORY (no such run: nothing is kept).
  */

@@ -288,7 +288,8 @@ moat_status core_run_alloc(struct moat_system *sys, uint32_t n, uint64_t align, 
 			   uint64_t *phys)
 {
 	const uint64_t align_pages = align ? align >> CORE_PAGE_SHIFT : 1;
-	const uint64_t limit = 2ull * n + align_pages - 1 + 1024;
+	/* as moat_pages_alloc_run(); an alignment beyond the run's size is not searched for longer */
+	const uint64_t limit = 2ull * n + MOAT_MIN(align_pages, (uint64_t)n) - 1 + 1024;
 	uint64_t lo = UINT64_MAX, hi = 0, start = UINT64_MAX, pfn;
 	moat_status st = MOAT_ERR_NO_MEMORY;
 

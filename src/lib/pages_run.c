@@ -82,8 +82,9 @@ moat_status moat_pages_alloc_run(const struct moat_pages *src, uint32_t n, uint6
 		return src->alloc_run(src->ctx, n, align, put, ctx, phys);
 	if (!align)
 		align = MOAT_PAGE_SIZE;
-	/* A run of n + align / page - 1 neighbours always holds an aligned run of n: allow for that. */
-	limit = 2ull * n + (align / MOAT_PAGE_SIZE - 1) + 1024;
+	/* A run of n + align / page - 1 neighbours always holds an aligned run of n: allow for that, up
+	 * to an alignment of the run's own size. */
+	limit = 2ull * n + MOAT_MIN(align / MOAT_PAGE_SIZE, (uint64_t)n) - 1 + 1024;
 	for (uint64_t tries = 0; tries < limit; tries++) {
 		uint64_t p;
 		struct held *h = moat_pages_alloc(src, &p);

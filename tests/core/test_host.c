@@ -635,6 +635,87 @@ static void the_pool_stays_full_when_refills_split_host_superpages(void **state)
 			moat_plat_page_free(held[i], held_phys[i]);
 }
 
+/* A run of consecutive pages for a driver (moat_unit_pages() alloc_run), taken while a device uses
+ * the host domain: consecutive, aligned, zeroed, out of the host domain; nothing else kept. */
+struct run_call {
+	uint32_t n;
+	uint64_t align, phys;
+	void *virt[64];
+	moat_status st;
+};
+
+static void run_put(void *ctx, uint32_t i, void *virt)
+{
+	((struct run_call *)ctx)->virt[i] = virt;
+}
+
+static moat_status run_take(struct moat_unit *u, void *ctx)
+{
+	struct run_call *c = ctx;
+	const struct moat_pages src = moat_unit_pages(u);
+
+	c->st = moat_pages_alloc_run(&src, c->n, c->align, run_put, c, &c->phys);
+	return c->st;
+}
+
+static moat_status run_give(struct moat_unit *u, void *ctx)
+{
+	struct run_call *c = ctx;
+	const struct moat_pages src = moat_unit_pages(u);
+
+	for (uint32_t i = 0; i < c->n; i++)
+		moat_pages_free(&src, c->virt[i], c->phys + i * K4);
+	return MOAT_OK;
+}
+
+static void a_run_of_pages_is_trusted_before_a_driver_gets_it(void **state)
+{
+	(void)state;
+	const struct moat_mem_range map[] = { { 0, 0x10000000, MOAT_MEM_RAM }, arena_in_use() };
+	struct run_call c = { .n = 64, .align = 64 * K4 };
+	struct null_unit nu;
+	struct host_fixture f;
+	uint64_t owned;
+
+	SKIP_UNLESS_ARENA_REACHABLE();
+	f.sys = t_system(ALL_SIZES);
+	nu_init(&nu, 0, -1);
+	assert_int_equal(moat_system_add_unit(f.sys, &nu.unit), MOAT_OK);
+	assert_int_equal(moat_domain_create(f.sys, &f.dom), MOAT_OK);
+	assert_int_equal(moat_protect_host(&f.dom, map, N(map), &f.rep, NULL), MOAT_OK);
+	assert_int_equal(moat_domain_attach(&f.dom, 0, 0x10, NULL), MOAT_OK);
+	owned = moat_owned_pages(f.sys);
+	assert_int_equal(moat_unit_call(&nu.unit, run_take, &c), MOAT_OK);
+	assert_int_equal(c.phys % c.align, 0);
+	for (uint32_t i = 0; i < c.n; i++) {
+		const unsigned char *b = c.virt[i];
+
+		assert_ptr_equal(c.virt[i], moat_plat_phys_to_virt(c.phys + i * K4));
+		assert_false(t_mapped_identity(&f.dom, c.phys + i * K4));
+		assert_int_equal(moat_protect_check(f.sys, c.phys + i * K4, K4, NULL), MOAT_ERR_PROTECTED);
+		for (unsigned k = 0; k < K4; k++)
+			assert_int_equal(b[k], 0);
+	}
+	/* the run and what the search needed (bookkeeping, a table or two), nothing else */
+	assert_true(moat_owned_pages(f.sys) >= owned + c.n && moat_owned_pages(f.sys) <= owned + c.n + 8);
+	assert_int_equal(f.sys->track.pending, 0);
+	check_host(f.sys, &f.dom, map, N(map));
+	assert_int_equal(moat_unit_call(&nu.unit, run_give, &c), MOAT_OK);
+	for (uint32_t i = 0; i < c.n; i++)
+		assert_true(t_mapped_identity(&f.dom, c.phys + i * K4));   /* back in the host domain */
+	check_host(f.sys, &f.dom, map, N(map));
+	/* a run the platform cannot give: nothing kept */
+	c.n = 8;
+	c.align = 1ull << 40;
+	owned = moat_owned_pages(f.sys);
+	assert_int_equal(moat_unit_call(&nu.unit, run_take, &c), MOAT_ERR_NO_MEMORY);
+	assert_true(moat_owned_pages(f.sys) <= owned + 8);
+	assert_int_equal(f.sys->track.pending, 0);
+	check_host(f.sys, &f.dom, map, N(map));
+	assert_int_equal(moat_domain_detach(f.sys, 0, 0x10, NULL), MOAT_OK);
+	host_teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +732,7 @@ int main(void)
 		cmocka_unit_test(a_second_host_domain_after_the_first_is_gone),
 		cmocka_unit_test(the_pool_is_full_before_a_device_uses_the_host_domain),
 		cmocka_unit_test(pages_keep_coming_while_a_device_uses_the_host_domain),
+		cmocka_unit_test(a_run_of_pages_is_trusted_before_a_driver_gets_it),
 		cmocka_unit_test(the_pool_stays_full_when_refills_split_host_superpages),
 	};
 
